@@ -1,0 +1,151 @@
+//! The SDK calls that need more than one line: error mapping, transactions that tell
+//! which condition failed, and batched deletes.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{DeleteRequest, TransactWriteItem, WriteRequest};
+
+use super::item::Item;
+use crate::{StoreError, StoreResult};
+
+/// DynamoDB's limit on the requests of one `BatchWriteItem`.
+pub(super) const BATCH_WRITE_LIMIT: usize = 25;
+
+/// How often a throttled or conflicting write is tried again before giving up.
+const RETRIES: u32 = 5;
+
+/// A failure that is not a domain outcome; the cause (with the SDK's error chain) is
+/// for the logs only.
+pub(super) fn unavailable(operation: &str, error: impl std::error::Error) -> StoreError {
+    StoreError::Unavailable(format!(
+        "DynamoDB {operation} failed: {}",
+        DisplayErrorContext(error)
+    ))
+}
+
+/// Short, growing pauses between retries: 20 ms, 40 ms, 80 ms, ...
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(20 << attempt.min(6))
+}
+
+/// How a transaction ended.
+pub(super) enum Transaction {
+    Committed,
+    /// A condition refused the write; `failed[i]` tells whether item `i`'s did.
+    Refused {
+        failed: Vec<bool>,
+    },
+}
+
+impl Transaction {
+    pub(super) fn refused_item(&self, index: usize) -> bool {
+        match self {
+            Self::Committed => false,
+            Self::Refused { failed } => failed.get(index).copied().unwrap_or(false),
+        }
+    }
+}
+
+/// Runs `items` as one `TransactWriteItems`. A cancellation caused by a failed
+/// condition is an answer (`Refused`); one caused only by a concurrent transaction on
+/// the same items (`TransactionConflict`) is retried, since those conflicts are
+/// normal when many writers touch one counter.
+pub(super) async fn transact(
+    client: &Client,
+    operation: &str,
+    items: Vec<TransactWriteItem>,
+) -> StoreResult<Transaction> {
+    let mut attempt = 0;
+    loop {
+        let error = match client
+            .transact_write_items()
+            .set_transact_items(Some(items.clone()))
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(Transaction::Committed),
+            Err(error) => error,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            error.as_service_error()
+        {
+            let codes: Vec<&str> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|reason| reason.code().unwrap_or("None"))
+                .collect();
+            if codes.contains(&"ConditionalCheckFailed") {
+                let failed = codes
+                    .iter()
+                    .map(|code| *code == "ConditionalCheckFailed")
+                    .collect();
+                return Ok(Transaction::Refused { failed });
+            }
+            if codes.contains(&"TransactionConflict") && attempt < RETRIES {
+                attempt += 1;
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+        }
+        return Err(unavailable(operation, error));
+    }
+}
+
+/// Deletes the items with these keys, in batches DynamoDB accepts, retrying the
+/// requests it leaves unprocessed a bounded number of times. Returns how many items
+/// could not be deleted.
+pub(super) async fn delete_all(client: &Client, table: &str, keys: Vec<Item>) -> usize {
+    let mut left = 0;
+    let mut keys = keys.into_iter().peekable();
+    while keys.peek().is_some() {
+        let mut requests = Vec::with_capacity(BATCH_WRITE_LIMIT);
+        for key in keys.by_ref().take(BATCH_WRITE_LIMIT) {
+            match DeleteRequest::builder().set_key(Some(key)).build() {
+                Ok(delete) => requests.push(WriteRequest::builder().delete_request(delete).build()),
+                Err(error) => {
+                    tracing::warn!(error = %error, "cannot build a delete request");
+                    left += 1;
+                }
+            }
+        }
+        left += delete_batch(client, table, requests).await;
+    }
+    left
+}
+
+/// One `BatchWriteItem` of at most `BATCH_WRITE_LIMIT` requests, and its retries.
+async fn delete_batch(client: &Client, table: &str, mut requests: Vec<WriteRequest>) -> usize {
+    let mut attempt = 0;
+    while !requests.is_empty() {
+        if attempt > RETRIES {
+            break;
+        }
+        if attempt > 0 {
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        attempt += 1;
+        match client
+            .batch_write_item()
+            .request_items(table, requests.clone())
+            .send()
+            .await
+        {
+            Ok(output) => {
+                requests = output
+                    .unprocessed_items
+                    .and_then(|mut unprocessed| unprocessed.remove(table))
+                    .unwrap_or_default();
+            }
+            Err(error) => {
+                tracing::warn!(
+                    error = %DisplayErrorContext(&error),
+                    "batch delete failed; trying again"
+                );
+            }
+        }
+    }
+    requests.len()
+}

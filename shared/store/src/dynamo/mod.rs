@@ -1,0 +1,669 @@
+//! The `Store` on one DynamoDB table, for the deployed Lambdas.
+//!
+//! # Key design
+//!
+//! One table, string keys `PK` / `SK`, one sparse index `gsi1` (`GSI1PK` / `GSI1SK`),
+//! time to live on `expires_at`; [`schema`] is the authority on these names.
+//!
+//! | item | `PK` | `SK` | attributes |
+//! |---|---|---|---|
+//! | user | `USER#<user_id>` | `PROFILE` | `email`, `name`, `account_type`, `role`, `organization_id`?, `email_verified`, `created_at` |
+//! | email (login, uniqueness) | `EMAIL#<email>` | `EMAIL` | `user_id`, `password_hash` |
+//! | organization | `ORG#<org_id>` | `PROFILE` | `name`, `domain`?, `size`?, `industry`?, `admin_user_id`, `created_at` |
+//! | id sequence | `SEQ#user`, `SEQ#organization` | `SEQ` | `next_id` |
+//! | context | `USER#<owner_id>` | `CTX#<name>` | `context_id`, `owner_id`, `organization_id`?, `name`, `description`, `visibility`, `created_at`, `memory_count`; shared ones also `GSI1PK = ORG#<org_id>`, `GSI1SK = CTX#<name>#<owner_id>` |
+//! | memory | `CTX#<context_id>` | `MEM#<memory_id>` | `text`, `tags` (list of strings), `created_at` |
+//! | rate counter | `RATE#<key>` | `<window start>` | `hits`, `expires_at` |
+//!
+//! Why it holds under concurrency:
+//! - Ids come from `ADD next_id 1` on the sequence item: atomic; an id burned by a
+//!   signup that then loses its race is harmless.
+//! - Signup is one transaction: email item and user profile (and organization) are
+//!   all put with `attribute_not_exists(PK)`, so one email has exactly one account.
+//! - A context name is unique per owner by its key (`attribute_not_exists(SK)`).
+//! - Memories hang off the context's never-reused `context_id`, so a context
+//!   re-created under an old name never sees old memories; `put_memory` and
+//!   `delete_memory` change the memory and the context's `memory_count` in one
+//!   transaction conditioned on that `context_id`.
+//! - `delete_context` deletes the context item first; from then on its memories are
+//!   unreachable, and are removed in batches afterwards.
+//! - Timestamps are RFC 3339 strings; ids and counts are numbers.
+
+mod calls;
+mod item;
+pub mod schema;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{
+    Delete, IndexStatus, Put, ReturnValue, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
+    TransactWriteItem, Update,
+};
+use time::OffsetDateTime;
+
+use self::calls::{Transaction, delete_all, transact, unavailable};
+use self::item::{
+    CONTEXT_PREFIX, Item, MEMORY_PREFIX, Read, context_from, context_item, context_key, email_key,
+    memories_partition, memory_from, memory_item, memory_key, n, organization_key,
+    organization_partition, owner_partition, rate_expiry, rate_key, s, sequence_key, timestamp,
+    user_from, user_item, user_key,
+};
+use self::schema::{GSI1, TABLE_KEY, TTL_ATTRIBUTE};
+use crate::{
+    AccountType, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId, MemoryPage,
+    NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationId, Role, Store,
+    StoreError, StoreResult, User, UserId, Viewer, Window,
+};
+
+/// Where the table is.
+#[derive(Debug, Clone)]
+pub struct DynamoConfig {
+    pub table: String,
+    /// A DynamoDB-compatible server (DynamoDB Local, moto) instead of AWS.
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: Arc<str>,
+}
+
+/// Region for a local endpoint when the environment names none; such servers accept any.
+const LOCAL_REGION: &str = "us-east-1";
+
+/// How long `ensure_table` waits for a new table to become usable.
+const TABLE_READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl DynamoStore {
+    /// Credentials and region come from the environment, as for any AWS SDK client.
+    pub async fn connect(config: DynamoConfig) -> DynamoStore {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(endpoint) = &config.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let shared = loader.load().await;
+        let mut builder = aws_sdk_dynamodb::config::Builder::from(&shared);
+        if config.endpoint.is_some() && shared.region().is_none() {
+            builder = builder.region(Region::new(LOCAL_REGION));
+        }
+        if config.endpoint.is_some() && std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+            // Local servers accept any credentials; spare the user from inventing some.
+            builder = builder.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "local-endpoint",
+            ));
+        }
+        DynamoStore {
+            client: Client::from_conf(builder.build()),
+            table: config.table.into(),
+        }
+    }
+
+    /// Creates the table as [`schema`] describes it unless it exists, waits until it
+    /// and its indexes are active, and turns on time to live. Safe to call from many
+    /// processes at once.
+    pub async fn ensure_table(&self) -> StoreResult<()> {
+        let building = |e: aws_sdk_dynamodb::error::BuildError| unavailable("CreateTable", e);
+        let created = self
+            .client
+            .create_table()
+            .table_name(self.table.as_ref())
+            .set_key_schema(Some(schema::key_schema(TABLE_KEY).map_err(building)?))
+            .set_attribute_definitions(Some(schema::attribute_definitions().map_err(building)?))
+            .set_global_secondary_indexes(Some(
+                schema::global_secondary_indexes().map_err(building)?,
+            ))
+            .billing_mode(schema::BILLING_MODE)
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(CreateTableError::ResourceInUseException(_))
+                ) => {}
+            Err(e) => return Err(unavailable("CreateTable", e)),
+        }
+        self.wait_until_active().await?;
+        self.enable_time_to_live().await
+    }
+
+    async fn wait_until_active(&self) -> StoreResult<()> {
+        let deadline = tokio::time::Instant::now() + TABLE_READY_TIMEOUT;
+        loop {
+            let described = self
+                .client
+                .describe_table()
+                .table_name(self.table.as_ref())
+                .send()
+                .await
+                .map_err(|e| unavailable("DescribeTable", e))?;
+            let ready = described.table().is_some_and(|table| {
+                table.table_status() == Some(&TableStatus::Active)
+                    && table
+                        .global_secondary_indexes()
+                        .iter()
+                        .all(|index| index.index_status() == Some(&IndexStatus::Active))
+            });
+            if ready {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(StoreError::Unavailable(format!(
+                    "table {} is not active after {TABLE_READY_TIMEOUT:?}",
+                    self.table
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn enable_time_to_live(&self) -> StoreResult<()> {
+        if self.time_to_live_enabled().await? {
+            return Ok(());
+        }
+        let specification = TimeToLiveSpecification::builder()
+            .attribute_name(TTL_ATTRIBUTE)
+            .enabled(true)
+            .build()
+            .map_err(|e| unavailable("UpdateTimeToLive", e))?;
+        let updated = self
+            .client
+            .update_time_to_live()
+            .table_name(self.table.as_ref())
+            .time_to_live_specification(specification)
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(()),
+            // A concurrent caller may have enabled it in between; that is success too.
+            Err(_) if self.time_to_live_enabled().await? => Ok(()),
+            Err(e) => Err(unavailable("UpdateTimeToLive", e)),
+        }
+    }
+
+    async fn time_to_live_enabled(&self) -> StoreResult<bool> {
+        let described = self
+            .client
+            .describe_time_to_live()
+            .table_name(self.table.as_ref())
+            .send()
+            .await
+            .map_err(|e| unavailable("DescribeTimeToLive", e))?;
+        Ok(described.time_to_live_description().is_some_and(|ttl| {
+            matches!(
+                ttl.time_to_live_status(),
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            ) && ttl.attribute_name() == Some(TTL_ATTRIBUTE)
+        }))
+    }
+
+    /// A strongly consistent read of one item.
+    async fn get(&self, key: Item) -> StoreResult<Option<Item>> {
+        self.client
+            .get_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map(|output| output.item)
+            .map_err(|e| unavailable("GetItem", e))
+    }
+
+    /// The next number of an id sequence: 1, 2, 3, ...
+    async fn next_id(&self, sequence: &str) -> StoreResult<u64> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(sequence_key(sequence)))
+            .update_expression("ADD next_id :one")
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| unavailable("UpdateItem", e))?;
+        Read::new("id sequence", &output.attributes.unwrap_or_default()).n("next_id")
+    }
+
+    /// All items of a query, following its pages.
+    async fn query_all(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> StoreResult<Vec<Item>> {
+        let mut pages = query.into_paginator().send();
+        let mut items = Vec::new();
+        while let Some(page) = pages.next().await {
+            items.extend(
+                page.map_err(|e| unavailable("Query", e))?
+                    .items
+                    .unwrap_or_default(),
+            );
+        }
+        Ok(items)
+    }
+
+    fn put(&self, item: Item, condition: &str) -> StoreResult<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(self.table.as_ref())
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .build()
+            .map_err(|e| unavailable("TransactWriteItems", e))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Adds `delta` to the context's `memory_count`, provided it is still this context.
+    fn count_memories(&self, context: &Context, delta: i64) -> StoreResult<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(self.table.as_ref())
+            .set_key(Some(context_key(context.owner_id, &context.name)))
+            .update_expression("ADD memory_count :delta")
+            .condition_expression("attribute_exists(PK) AND context_id = :cid")
+            .expression_attribute_values(":delta", n(delta))
+            .expression_attribute_values(":cid", s(&context.id))
+            .build()
+            .map_err(|e| unavailable("TransactWriteItems", e))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Removes the memories of a context whose item is already gone. They are
+    /// unreachable by then, so leftovers are only logged.
+    async fn purge_memories(&self, context_id: &str) {
+        let query = self
+            .client
+            .query()
+            .table_name(self.table.as_ref())
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(memories_partition(context_id)))
+            .projection_expression("PK, SK");
+        let keys = match self.query_all(query).await {
+            Ok(keys) => keys,
+            Err(error) => {
+                tracing::warn!(
+                    %context_id,
+                    %error,
+                    "cannot list the memories of a deleted context; they stay orphaned"
+                );
+                return;
+            }
+        };
+        let left = delete_all(&self.client, &self.table, keys).await;
+        if left > 0 {
+            tracing::warn!(%context_id, left, "some memories of a deleted context stay orphaned");
+        }
+    }
+
+    async fn own_contexts(&self, owner: UserId) -> StoreResult<Vec<Context>> {
+        let query = self
+            .client
+            .query()
+            .table_name(self.table.as_ref())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(owner_partition(owner)))
+            .expression_attribute_values(":prefix", s(CONTEXT_PREFIX));
+        self.query_all(query)
+            .await?
+            .iter()
+            .map(context_from)
+            .collect()
+    }
+
+    /// Contexts shared with the organization whose index sort key starts with `prefix`.
+    async fn shared_contexts(
+        &self,
+        organization: OrganizationId,
+        prefix: &str,
+    ) -> StoreResult<Vec<Context>> {
+        let query = self
+            .client
+            .query()
+            .table_name(self.table.as_ref())
+            .index_name(GSI1.name)
+            .key_condition_expression("GSI1PK = :pk AND begins_with(GSI1SK, :prefix)")
+            .expression_attribute_values(":pk", s(organization_partition(organization)))
+            .expression_attribute_values(":prefix", s(prefix));
+        self.query_all(query)
+            .await?
+            .iter()
+            .map(context_from)
+            .collect()
+    }
+}
+
+/// Now, at the millisecond precision that memory ids (ULIDs) have too.
+fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_millisecond(now.millisecond()).unwrap_or(now)
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn create_user(
+        &self,
+        user: NewUser,
+        organization: Option<NewOrganization>,
+    ) -> StoreResult<(User, Option<Organization>)> {
+        // Spares an id for the common case; the transaction below decides races.
+        if self.get(email_key(&user.email)).await?.is_some() {
+            return Err(StoreError::EmailTaken);
+        }
+        let created_at = now();
+        let organization_id = match organization {
+            Some(_) => Some(OrganizationId(self.next_id("organization").await?)),
+            None => None,
+        };
+        let new = User {
+            id: UserId(self.next_id("user").await?),
+            email: user.email,
+            name: user.name.as_str().to_owned(),
+            account_type: match organization {
+                Some(_) => AccountType::OrganizationAdmin,
+                None => AccountType::Individual,
+            },
+            role: match organization {
+                Some(_) => Role::Admin,
+                None => Role::User,
+            },
+            organization_id,
+            email_verified: false,
+            created_at,
+        };
+
+        let mut email = email_key(&new.email);
+        email.extend([
+            ("user_id".to_owned(), n(new.id)),
+            ("password_hash".to_owned(), s(user.password_hash)),
+        ]);
+        let mut items = vec![
+            self.put(email, "attribute_not_exists(PK)")?,
+            self.put(user_item(&new)?, "attribute_not_exists(PK)")?,
+        ];
+        let mut created_organization = None;
+        if let (Some(details), Some(id)) = (organization, organization_id) {
+            let mut org = organization_key(id);
+            org.extend([
+                ("name".to_owned(), s(details.name.as_str())),
+                ("admin_user_id".to_owned(), n(new.id)),
+                ("created_at".to_owned(), timestamp(created_at)?),
+            ]);
+            for (attribute, value) in [
+                ("domain", details.domain),
+                ("size", details.size),
+                ("industry", details.industry),
+            ] {
+                if let Some(value) = value {
+                    org.insert(attribute.to_owned(), s(value));
+                }
+            }
+            items.push(self.put(org, "attribute_not_exists(PK)")?);
+            created_organization = Some(Organization {
+                id,
+                name: details.name.as_str().to_owned(),
+            });
+        }
+
+        match transact(&self.client, "TransactWriteItems (signup)", items).await? {
+            Transaction::Committed => Ok((new, created_organization)),
+            refused if refused.refused_item(0) => Err(StoreError::EmailTaken),
+            _ => Err(StoreError::Unavailable(
+                "signup refused: a freshly allocated id is already in use".to_owned(),
+            )),
+        }
+    }
+
+    async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>> {
+        let Some(found) = self.get(email_key(email)).await? else {
+            return Ok(None);
+        };
+        let read = Read::new("email", &found);
+        let user_id = UserId(read.n("user_id")?);
+        let password_hash = read.s("password_hash")?.to_owned();
+        let user = self.user(user_id).await?.ok_or_else(|| {
+            StoreError::Unavailable(format!(
+                "corrupt item: email points at missing user {user_id}"
+            ))
+        })?;
+        Ok(Some(Credentials {
+            user,
+            password_hash,
+        }))
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.get(user_key(id))
+            .await?
+            .as_ref()
+            .map(user_from)
+            .transpose()
+    }
+
+    async fn hit(&self, key: &str, window: Window) -> StoreResult<u32> {
+        let (ttl_attribute, expires_at) = rate_expiry(window.end());
+        let output = self
+            .client
+            .update_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(rate_key(key, window.start)))
+            .update_expression("ADD hits :one SET #ttl = :expires_at")
+            .expression_attribute_names("#ttl", ttl_attribute)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":expires_at", expires_at)
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| unavailable("UpdateItem", e))?;
+        let hits: u64 =
+            Read::new("rate counter", &output.attributes.unwrap_or_default()).n("hits")?;
+        Ok(u32::try_from(hits).unwrap_or(u32::MAX))
+    }
+
+    async fn hits(&self, key: &str, window: Window) -> StoreResult<u32> {
+        let Some(counter) = self.get(rate_key(key, window.start)).await? else {
+            return Ok(0);
+        };
+        let hits: u64 = Read::new("rate counter", &counter).n("hits")?;
+        Ok(u32::try_from(hits).unwrap_or(u32::MAX))
+    }
+
+    async fn clear_hits(&self, key: &str, window: Window) -> StoreResult<()> {
+        self.client
+            .delete_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(rate_key(key, window.start)))
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteItem", e))?;
+        Ok(())
+    }
+
+    async fn create_context(&self, viewer: &Viewer, context: NewContext) -> StoreResult<Context> {
+        let created = Context {
+            id: ulid::Ulid::new().to_string(),
+            owner_id: viewer.user_id,
+            organization_id: viewer.organization_id,
+            name: context.name,
+            description: context.description,
+            visibility: context.visibility,
+            created_at: now(),
+            memory_count: 0,
+        };
+        let put = self
+            .client
+            .put_item()
+            .table_name(self.table.as_ref())
+            .set_item(Some(context_item(&created)?))
+            .condition_expression("attribute_not_exists(SK)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(created),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Err(StoreError::Conflict)
+            }
+            Err(e) => Err(unavailable("PutItem", e)),
+        }
+    }
+
+    async fn list_contexts(&self, viewer: &Viewer) -> StoreResult<Vec<Context>> {
+        let mut own = self.own_contexts(viewer.user_id).await?;
+        own.sort_by(|a, b| a.name.cmp(&b.name));
+        if let Some(organization) = viewer.organization_id {
+            let mut shared = self.shared_contexts(organization, CONTEXT_PREFIX).await?;
+            shared.retain(|context| context.owner_id != viewer.user_id);
+            shared.sort_by(|a, b| (&a.name, a.created_at).cmp(&(&b.name, b.created_at)));
+            own.extend(shared);
+        }
+        Ok(own)
+    }
+
+    async fn find_context(
+        &self,
+        viewer: &Viewer,
+        name: &ContextName,
+    ) -> StoreResult<Option<Context>> {
+        if let Some(own) = self.get(context_key(viewer.user_id, name)).await? {
+            return context_from(&own).map(Some);
+        }
+        let Some(organization) = viewer.organization_id else {
+            return Ok(None);
+        };
+        // Names cannot contain '#', so this prefix matches exactly this name.
+        let prefix = format!("{CONTEXT_PREFIX}{name}#");
+        let shared = self.shared_contexts(organization, &prefix).await?;
+        Ok(shared
+            .into_iter()
+            .filter(|context| context.owner_id != viewer.user_id)
+            .min_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id))))
+    }
+
+    async fn delete_context(&self, context: &Context) -> StoreResult<()> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(context_key(context.owner_id, &context.name)))
+            .condition_expression("context_id = :cid")
+            .expression_attribute_values(":cid", s(&context.id))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                return Err(StoreError::NotFound);
+            }
+            Err(e) => return Err(unavailable("DeleteItem", e)),
+        }
+        self.purge_memories(&context.id).await;
+        Ok(())
+    }
+
+    async fn put_memory(&self, context: &Context, memory: NewMemory) -> StoreResult<Memory> {
+        let created = Memory {
+            id: MemoryId::generate(),
+            text: memory.text,
+            tags: memory.tags,
+            created_at: now(),
+        };
+        let items = vec![
+            self.put(
+                memory_item(&context.id, &created)?,
+                "attribute_not_exists(PK)",
+            )?,
+            self.count_memories(context, 1)?,
+        ];
+        match transact(&self.client, "TransactWriteItems (put memory)", items).await? {
+            Transaction::Committed => Ok(created),
+            refused if refused.refused_item(1) => Err(StoreError::NotFound),
+            _ => Err(StoreError::Unavailable(
+                "put memory refused: the fresh memory id is already in use".to_owned(),
+            )),
+        }
+    }
+
+    async fn list_memories(
+        &self,
+        context: &Context,
+        limit: usize,
+        after: Option<&MemoryId>,
+    ) -> StoreResult<MemoryPage> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut start = after.map(|id| memory_key(&context.id, id));
+        let mut items = Vec::with_capacity(limit + 1);
+        // One item beyond the page tells whether more follow. A page of DynamoDB is
+        // cut at 1 MB, so it may take several queries to get there.
+        loop {
+            let wanted = limit + 1 - items.len();
+            let output = self
+                .client
+                .query()
+                .table_name(self.table.as_ref())
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(memories_partition(&context.id)))
+                .expression_attribute_values(":prefix", s(MEMORY_PREFIX))
+                .scan_index_forward(false)
+                .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if items.len() > limit || start.is_none() {
+                break;
+            }
+        }
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let memories = items
+            .iter()
+            .map(memory_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let next = if more {
+            memories.last().map(|memory| memory.id.clone())
+        } else {
+            None
+        };
+        Ok(MemoryPage { memories, next })
+    }
+
+    async fn delete_memory(&self, context: &Context, id: &MemoryId) -> StoreResult<()> {
+        let delete = Delete::builder()
+            .table_name(self.table.as_ref())
+            .set_key(Some(memory_key(&context.id, id)))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(|e| unavailable("TransactWriteItems", e))?;
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            self.count_memories(context, -1)?,
+        ];
+        match transact(&self.client, "TransactWriteItems (delete memory)", items).await? {
+            Transaction::Committed => Ok(()),
+            Transaction::Refused { .. } => Err(StoreError::NotFound),
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The conformance suite and DynamoDB-specific behaviour against a DynamoDB-compatible
+//! server (moto, started by `tests/run.sh`), one freshly created table per test.
+
+mod conformance;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, KeySchemaElement, Select};
+use store::dynamo::{DynamoConfig, DynamoStore, schema};
+use store::{
+    ContextName, DisplayName, Email, NewContext, NewMemory, NewUser, Store, StoreError, UserId,
+    Viewer, Visibility,
+};
+
+fn endpoint() -> String {
+    std::env::var("MEM0_TEST_DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "MEM0_TEST_DYNAMODB_ENDPOINT is not set: run tests/run.sh, which starts a \
+             DynamoDB-compatible server"
+        )
+    })
+}
+
+/// A store on a table of its own, created by the code under test.
+async fn connect_fresh() -> (DynamoStore, String) {
+    let table = format!("mem0-test-{}", ulid::Ulid::new());
+    let store = DynamoStore::connect(DynamoConfig {
+        table: table.clone(),
+        endpoint: Some(endpoint()),
+    })
+    .await;
+    store.ensure_table().await.expect("ensure table");
+    (store, table)
+}
+
+async fn fresh_dynamo_store() -> DynamoStore {
+    connect_fresh().await.0
+}
+
+conformance::suite!(fresh_dynamo_store().await);
+
+/// A plain SDK client on the same server, to look behind the store's back.
+async fn raw_client() -> Client {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    Client::new(&shared)
+}
+
+fn key_names(schema: &[KeySchemaElement]) -> Vec<(String, String)> {
+    schema
+        .iter()
+        .map(|element| {
+            (
+                element.attribute_name().to_owned(),
+                element.key_type().as_str().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn ensure_table_is_idempotent() {
+    let (store, _) = connect_fresh().await;
+    store.ensure_table().await.expect("second ensure_table");
+    let copy = store.clone();
+    let (first, second) = tokio::join!(store.ensure_table(), copy.ensure_table());
+    first.expect("concurrent ensure_table");
+    second.expect("concurrent ensure_table");
+}
+
+#[tokio::test]
+async fn the_created_table_matches_the_schema_module() {
+    let (_, table) = connect_fresh().await;
+    let client = raw_client().await;
+    let described = client
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("describe table");
+    let described = described.table().expect("table description");
+
+    assert_eq!(
+        key_names(described.key_schema()),
+        key_names(&schema::key_schema(schema::TABLE_KEY).unwrap())
+    );
+    let mut definitions: Vec<(String, String)> = described
+        .attribute_definitions()
+        .iter()
+        .map(|d| {
+            (
+                d.attribute_name().to_owned(),
+                d.attribute_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    definitions.sort();
+    let mut expected: Vec<(String, String)> = schema::attribute_definitions()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d.attribute_name().to_owned(),
+                d.attribute_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(definitions, expected);
+
+    let indexes = described.global_secondary_indexes();
+    assert_eq!(indexes.len(), schema::GLOBAL_SECONDARY_INDEXES.len());
+    for index in schema::GLOBAL_SECONDARY_INDEXES {
+        let found = indexes
+            .iter()
+            .find(|described| described.index_name() == Some(index.name))
+            .unwrap_or_else(|| panic!("index {} exists", index.name));
+        assert_eq!(
+            key_names(found.key_schema()),
+            key_names(&schema::key_schema(index.key).unwrap())
+        );
+        assert_eq!(
+            found
+                .projection()
+                .and_then(|p| p.projection_type())
+                .map(|t| t.as_str()),
+            Some("ALL")
+        );
+    }
+
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("describe time to live");
+    assert_eq!(
+        ttl.time_to_live_description()
+            .and_then(|d| d.attribute_name()),
+        Some(schema::TTL_ATTRIBUTE)
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_user_item_is_unavailable_not_a_panic() {
+    let (store, table) = connect_fresh().await;
+    let client = raw_client().await;
+    let s = |value: &str| AttributeValue::S(value.to_owned());
+    // A profile without its email, and an email item pointing at it.
+    client
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(HashMap::from([
+            ("PK".to_owned(), s("USER#77")),
+            ("SK".to_owned(), s("PROFILE")),
+            ("name".to_owned(), s("Broken")),
+        ])))
+        .send()
+        .await
+        .expect("put corrupt profile");
+    client
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(HashMap::from([
+            ("PK".to_owned(), s("EMAIL#broken@example.com")),
+            ("SK".to_owned(), s("EMAIL")),
+            ("user_id".to_owned(), s("not a number")),
+        ])))
+        .send()
+        .await
+        .expect("put corrupt email item");
+
+    assert!(matches!(
+        store.user(UserId(77)).await,
+        Err(StoreError::Unavailable(message)) if message.contains("corrupt item")
+    ));
+    let email = Email::parse("broken@example.com").unwrap();
+    assert!(matches!(
+        store.credentials(&email).await,
+        Err(StoreError::Unavailable(message)) if message.contains("corrupt item")
+    ));
+}
+
+#[tokio::test]
+async fn deleting_a_context_removes_every_memory_item_across_batches() {
+    let (store, table) = connect_fresh().await;
+    let (user, _) = store
+        .create_user(
+            NewUser {
+                email: Email::parse("batches@example.com").unwrap(),
+                name: DisplayName::parse("Batches", "name").unwrap(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$hash".to_owned(),
+            },
+            None,
+        )
+        .await
+        .expect("signup");
+    let viewer = Viewer {
+        user_id: user.id,
+        organization_id: None,
+    };
+    let context = store
+        .create_context(
+            &viewer,
+            NewContext {
+                name: ContextName::parse("bulk").unwrap(),
+                description: String::new(),
+                visibility: Visibility::Private,
+            },
+        )
+        .await
+        .expect("create context");
+    for i in 0..60 {
+        store
+            .put_memory(
+                &context,
+                NewMemory {
+                    text: format!("memory {i}"),
+                    tags: Vec::new(),
+                },
+            )
+            .await
+            .expect("put memory");
+    }
+
+    let client = raw_client().await;
+    let count = || async {
+        client
+            .query()
+            .table_name(&table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("CTX#{}", context.id)))
+            .select(Select::Count)
+            .send()
+            .await
+            .expect("count memories")
+            .count()
+    };
+    assert_eq!(count().await, 60);
+
+    store
+        .delete_context(&context)
+        .await
+        .expect("delete context");
+    assert_eq!(count().await, 0);
+    assert!(matches!(
+        store.delete_context(&context).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn a_page_ends_exactly_when_no_more_memories_follow() {
+    let (store, _) = connect_fresh().await;
+    let viewer = Viewer {
+        user_id: UserId(1),
+        organization_id: None,
+    };
+    let context = store
+        .create_context(
+            &viewer,
+            NewContext {
+                name: ContextName::parse("exact").unwrap(),
+                description: String::new(),
+                visibility: Visibility::Private,
+            },
+        )
+        .await
+        .expect("create context");
+    for i in 0..4 {
+        store
+            .put_memory(
+                &context,
+                NewMemory {
+                    text: format!("memory {i}"),
+                    tags: vec!["t".to_owned()],
+                },
+            )
+            .await
+            .expect("put memory");
+    }
+    let first = store.list_memories(&context, 2, None).await.expect("page");
+    assert_eq!(first.memories.len(), 2);
+    let after = first.next.expect("more follow");
+    let second = store
+        .list_memories(&context, 2, Some(&after))
+        .await
+        .expect("page");
+    assert_eq!(second.memories.len(), 2);
+    assert_eq!(second.next, None, "exactly `limit` were left");
+}

@@ -1,0 +1,6 @@
+//! The conformance suite against the embedded SQLite store, one fresh in-memory
+//! database per test.
+
+mod conformance;
+
+conformance::suite!(store::embedded::EmbeddedStore::in_memory().expect("open store"));
