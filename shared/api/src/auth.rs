@@ -1,0 +1,231 @@
+//! `/auth/signup/*`, `/auth/login`, `/auth/me`.
+
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use store::{
+    AccountType, Credentials, DisplayName, Email, NewOrganization, NewUser, Organization, Role,
+    User, Viewer, Window,
+};
+
+use crate::error::{ApiError, ApiResult};
+use crate::request::{Request, bearer_token, client_addr, json_body};
+use crate::response::{Response, json};
+use crate::{App, password};
+
+#[derive(Deserialize)]
+struct SignupUser {
+    email: String,
+    password: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct SignupOrganization {
+    user: SignupUser,
+    organization: OrganizationFields,
+}
+
+#[derive(Deserialize)]
+struct OrganizationFields {
+    name: String,
+    domain: Option<String>,
+    size: Option<String>,
+    industry: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    email: String,
+    password: String,
+}
+
+/// The user as every auth response shows it; `jwt_token` only where one is issued.
+#[derive(Serialize)]
+struct UserView<'a> {
+    user_id: u64,
+    email: &'a str,
+    name: &'a str,
+    account_type: AccountType,
+    role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwt_token: Option<&'a str>,
+    email_verified: bool,
+}
+
+impl<'a> UserView<'a> {
+    fn new(user: &'a User, jwt_token: Option<&'a str>) -> Self {
+        Self {
+            user_id: user.id.0,
+            email: user.email.as_str(),
+            name: &user.name,
+            account_type: user.account_type,
+            role: user.role,
+            organization_id: user.organization_id.map(|id| id.0),
+            jwt_token,
+            email_verified: user.email_verified,
+        }
+    }
+}
+
+const SIGNUP_WINDOW_SECONDS: u32 = 60 * 60;
+const LOGIN_WINDOW_SECONDS: u32 = 15 * 60;
+
+pub async fn signup_individual(app: &App, request: Request) -> ApiResult<Response> {
+    let body: SignupUser = json_body(&request)?;
+    let user = parse_new_user(body)?;
+    signup(app, &request, user, None).await
+}
+
+pub async fn signup_organization(app: &App, request: Request) -> ApiResult<Response> {
+    let body: SignupOrganization = json_body(&request)?;
+    let user = parse_new_user(body.user)?;
+    let organization = parse_organization(body.organization)?;
+    signup(app, &request, user, Some(organization)).await
+}
+
+/// A signup before its password is hashed.
+struct Applicant {
+    email: Email,
+    name: DisplayName,
+    password: String,
+}
+
+fn parse_new_user(body: SignupUser) -> ApiResult<Applicant> {
+    let email = Email::parse(&body.email).map_err(|e| ApiError::invalid(e.0))?;
+    let name = DisplayName::parse(&body.name, "name").map_err(|e| ApiError::invalid(e.0))?;
+    password::check_policy(&body.password, &email, name.as_str())?;
+    Ok(Applicant {
+        email,
+        name,
+        password: body.password,
+    })
+}
+
+fn parse_organization(fields: OrganizationFields) -> ApiResult<NewOrganization> {
+    let optional = |value: Option<String>, what: &str| -> ApiResult<Option<String>> {
+        match value.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) if text.chars().count() > 100 || text.chars().any(char::is_control) => {
+                Err(ApiError::invalid(format!(
+                    "The organization {what} must be at most 100 characters."
+                )))
+            }
+            Some(text) => Ok(Some(text.to_owned())),
+        }
+    };
+    Ok(NewOrganization {
+        name: DisplayName::parse(&fields.name, "organization name")
+            .map_err(|e| ApiError::invalid(e.0))?,
+        domain: optional(fields.domain, "domain")?,
+        size: optional(fields.size, "size")?,
+        industry: optional(fields.industry, "industry")?,
+    })
+}
+
+async fn signup(
+    app: &App,
+    request: &Request,
+    applicant: Applicant,
+    organization: Option<NewOrganization>,
+) -> ApiResult<Response> {
+    // Counted before the expensive hash, so that neither hashing nor probing for
+    // existing accounts can be done in bulk from one client.
+    let window = Window::containing(app.now(), SIGNUP_WINDOW_SECONDS);
+    let hits = app
+        .store
+        .hit(&format!("signup:{}", client_addr(request)), window)
+        .await?;
+    if hits > app.limits.signups_per_client_per_hour {
+        return Err(rate_limited(app, window));
+    }
+    let password_hash = password::hash(applicant.password).await?;
+    let new_user = NewUser {
+        email: applicant.email,
+        name: applicant.name,
+        password_hash,
+    };
+    let (user, organization) = app.store.create_user(new_user, organization).await?;
+    tracing::info!(
+        user_id = user.id.0,
+        account_type = user.account_type.as_str(),
+        "signed up"
+    );
+    let token = app.issue_token(&user)?;
+    let mut body = serde_json::json!({
+        "success": true,
+        "message": "Account created. You are logged in.",
+        "user": UserView::new(&user, Some(&token)),
+    });
+    if let Some(Organization { id, name }) = organization {
+        body["organization"] = serde_json::json!({"organization_id": id.0, "name": name});
+    }
+    Ok(json(StatusCode::CREATED, &body))
+}
+
+pub async fn login(app: &App, request: Request) -> ApiResult<Response> {
+    let body: LoginBody = json_body(&request)?;
+    let email = Email::parse(&body.email).map_err(|e| ApiError::invalid(e.0))?;
+    let failures_key = format!("login-failures:{email}");
+    let window = Window::containing(app.now(), LOGIN_WINDOW_SECONDS);
+    if app.store.hits(&failures_key, window).await? >= app.limits.failed_logins_per_email {
+        return Err(rate_limited(app, window));
+    }
+    let credentials = app.store.credentials(&email).await?;
+    let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
+    let user = match (
+        password::verify(body.password, stored_hash).await?,
+        credentials,
+    ) {
+        (true, Some(Credentials { user, .. })) => user,
+        _ => {
+            app.store.hit(&failures_key, window).await?;
+            return Err(ApiError::InvalidCredentials);
+        }
+    };
+    app.store.clear_hits(&failures_key, window).await?;
+    let token = app.issue_token(&user)?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "success": true,
+            "message": "Login successful",
+            "user": UserView::new(&user, Some(&token)),
+        }),
+    ))
+}
+
+pub async fn me(app: &App, request: Request) -> ApiResult<Response> {
+    let viewer = app.authenticate(&request)?;
+    // A token outliving its account (deleted since) is no longer any good.
+    let user = app
+        .store
+        .user(viewer.user_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({"success": true, "user": UserView::new(&user, None)}),
+    ))
+}
+
+fn rate_limited(app: &App, window: Window) -> ApiError {
+    let now = app.now().unix_timestamp();
+    ApiError::RateLimited {
+        retry_after_seconds: u64::try_from(window.end() - now).unwrap_or(1).max(1),
+    }
+}
+
+/// The bearer token's holder, or 401.
+pub(crate) fn viewer_from(app: &App, request: &Request) -> ApiResult<Viewer> {
+    let token = bearer_token(request).ok_or(ApiError::Unauthorized)?;
+    let claims = app.tokens.verify(token).map_err(|error| {
+        tracing::info!(%error, "token refused");
+        ApiError::Unauthorized
+    })?;
+    Ok(Viewer {
+        user_id: store::UserId(claims.user_id),
+        organization_id: claims.organization_id.map(store::OrganizationId),
+    })
+}

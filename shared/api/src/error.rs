@@ -1,0 +1,146 @@
+//! One error type for every handler; one place that turns it into status + JSON.
+
+use http::{HeaderValue, Method, StatusCode, header};
+use store::StoreError;
+
+use crate::response::{Response, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    WeakPassword(String),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed(&'static [Method]),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("email already has an account")]
+    EmailTaken,
+    #[error("body too large")]
+    PayloadTooLarge,
+    #[error("rate limited")]
+    RateLimited { retry_after_seconds: u64 },
+    /// The store failed; its cause was logged where it happened.
+    #[error("store unavailable")]
+    Unavailable,
+    /// A bug or a broken deployment (e.g. token signing failed); logged, never shown.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::InvalidRequest(message.into())
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::WeakPassword(_) => (StatusCode::BAD_REQUEST, "weak_password"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+
+    /// The sentence a person reads; never carries internal causes.
+    fn message(&self) -> String {
+        match self {
+            Self::InvalidRequest(message)
+            | Self::WeakPassword(message)
+            | Self::Forbidden(message)
+            | Self::Conflict(message) => message.clone(),
+            Self::Unauthorized => {
+                "Missing, invalid or expired access token. Log in again to get a new one.".into()
+            }
+            Self::InvalidCredentials => "Wrong email or password.".into(),
+            Self::NotFound => "Nothing here: check the address and the name.".into(),
+            Self::MethodNotAllowed(allowed) => format!(
+                "This route accepts {}.",
+                allowed
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Self::EmailTaken => {
+                "This email already has an account. Log in, or reset the password if you forgot it."
+                    .into()
+            }
+            Self::PayloadTooLarge => "The request body is larger than 1 MiB.".into(),
+            Self::RateLimited {
+                retry_after_seconds,
+            } => format!("Too many attempts. Try again in {retry_after_seconds} seconds."),
+            Self::Unavailable => {
+                "The service is temporarily unavailable. Please try again shortly.".into()
+            }
+            Self::Internal => "Something went wrong on our side. Please try again.".into(),
+        }
+    }
+
+    pub fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let mut response = json(
+            status,
+            &serde_json::json!({"success": false, "error": code, "message": self.message()}),
+        );
+        let headers = response.headers_mut();
+        match &self {
+            Self::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::MethodNotAllowed(allowed) => {
+                let allow = allowed
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if let Ok(value) = HeaderValue::from_str(&allow) {
+                    headers.insert(header::ALLOW, value);
+                }
+            }
+            Self::RateLimited {
+                retry_after_seconds,
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::EmailTaken => Self::EmailTaken,
+            StoreError::Conflict => {
+                Self::Conflict("A context with this name already exists.".into())
+            }
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Unavailable(cause) => {
+                tracing::error!(%cause, "store unavailable");
+                Self::Unavailable
+            }
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
