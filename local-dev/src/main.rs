@@ -1,0 +1,188 @@
+//! local-dev: the three Lambdas' handlers and the static pages in one process on
+//! http://127.0.0.1:8000, with an embedded store so it needs nothing but cargo.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use clap::{Parser, ValueEnum};
+use store::Store;
+use store::dynamo::{DynamoConfig, DynamoStore};
+use store::embedded::EmbeddedStore;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+mod secret;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StoreKind {
+    /// SQLite file in the data directory; needs nothing else.
+    Embedded,
+    /// A DynamoDB(-compatible) server; the table is created if missing.
+    Dynamodb,
+}
+
+/// Serves the mem0 API and web pages locally.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one and prints it).
+    #[arg(long, env = "PORT", default_value_t = 8000)]
+    port: u16,
+    /// Where the embedded store and the token signing secret are kept.
+    #[arg(long, env = "MEM0_DATA_DIR", default_value = "./.mem0-local")]
+    data_dir: PathBuf,
+    #[arg(long, env = "MEM0_STORE", value_enum, default_value_t = StoreKind::Embedded)]
+    store: StoreKind,
+    /// DynamoDB table (with --store dynamodb).
+    #[arg(long, env = "MEM0_TABLE", default_value = "mem0")]
+    table: String,
+    /// DynamoDB endpoint, e.g. a local server (with --store dynamodb).
+    #[arg(long, env = "DYNAMODB_ENDPOINT")]
+    dynamodb_endpoint: Option<String>,
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "MEM0_TOKEN_TTL_SECONDS", default_value_t = claims::DEFAULT_LIFETIME.as_secs())]
+    token_ttl_seconds: u64,
+    /// Signups one client address may attempt per hour.
+    #[arg(long, env = "MEM0_SIGNUPS_PER_HOUR", default_value_t = api::Limits::default().signups_per_client_per_hour)]
+    signups_per_hour: u32,
+    /// Failed logins per email per 15 minutes before login answers 429.
+    #[arg(long, env = "MEM0_FAILED_LOGINS_PER_15_MIN", default_value_t = api::Limits::default().failed_logins_per_email)]
+    failed_logins_per_15_min: u32,
+    /// Folder with the web pages.
+    #[arg(long, env = "MEM0_STATIC_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/static"))]
+    static_dir: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+
+    std::fs::create_dir_all(&args.data_dir)?;
+    let secret = secret::load_or_create(&args.data_dir.join("jwt-secret"))?;
+    let tokens = claims::TokenKeys::new(
+        &secret,
+        claims::TokenSettings {
+            lifetime: std::time::Duration::from_secs(args.token_ttl_seconds),
+            ..claims::TokenSettings::default()
+        },
+    )?;
+    let store = open_store(&args).await?;
+    let limits = api::Limits {
+        signups_per_client_per_hour: args.signups_per_hour,
+        failed_logins_per_email: args.failed_logins_per_15_min,
+    };
+    let app = Arc::new(api::App::new(store, tokens, limits));
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+    let address = listener.local_addr()?;
+    // Tests and scripts wait for this exact line.
+    println!("mem0 local-dev listening on http://{address}");
+    axum::serve(
+        listener,
+        router(app, &args.static_dir).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+async fn open_store(args: &Args) -> Result<Arc<dyn Store>, Box<dyn std::error::Error>> {
+    Ok(match args.store {
+        StoreKind::Embedded => {
+            let path = args.data_dir.join("mem0.sqlite3");
+            tracing::info!(path = %path.display(), "embedded store");
+            Arc::new(EmbeddedStore::open(&path)?)
+        }
+        StoreKind::Dynamodb => {
+            let store = DynamoStore::connect(DynamoConfig {
+                table: args.table.clone(),
+                endpoint: args.dynamodb_endpoint.clone(),
+            })
+            .await;
+            store.ensure_table().await?;
+            tracing::info!(table = %args.table, "dynamodb store");
+            Arc::new(store)
+        }
+    })
+}
+
+fn router(app: Arc<api::App>, static_dir: &Path) -> Router {
+    let page = |file: &str| ServeFile::new(static_dir.join(file));
+    let pages = Router::new()
+        .route_service("/", page("signup.html"))
+        .route_service("/login", page("login.html"))
+        .route_service("/dashboard", page("dashboard.html"))
+        .nest_service("/static", ServeDir::new(static_dir))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ));
+    pages
+        .fallback(api_route)
+        .with_state(app)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(middleware::from_fn(log_request))
+}
+
+/// Every path that isn't a page goes to the same handlers the Lambdas run.
+async fn api_route(
+    State(app): State<Arc<api::App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, api::MAX_BODY_BYTES).await else {
+        return into_axum(api::ApiError::PayloadTooLarge.into_response());
+    };
+    parts
+        .extensions
+        .insert(api::ClientAddr(peer.ip().to_string()));
+    let response = api::handle(&app, api::Routes::All, Request::from_parts(parts, body)).await;
+    into_axum(response)
+}
+
+fn into_axum(response: api::Response) -> Response {
+    response.map(Body::from).into_response()
+}
+
+/// One line per request: method, path, status, milliseconds. Never headers or bodies.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let response = next.run(request).await;
+    tracing::info!(
+        "{method} {path} {} {}ms",
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    );
+    response
+}

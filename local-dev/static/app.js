@@ -1,0 +1,375 @@
+/* mem0 — shared helpers for the static pages (signup, login, dashboard).
+ *
+ * Exposes a single global, `Mem0`. No dependencies, no build step.
+ * Rule of the house: user-provided text only ever reaches the page through
+ * textContent / DOM APIs (see `el`), never through innerHTML.
+ */
+(function () {
+  'use strict';
+
+  var KEYS = Object.freeze({ token: 'mem0_token', user: 'mem0_user' });
+
+  /* ---------- storage ---------- */
+
+  function storageGet(key) {
+    try { return window.localStorage.getItem(key); } catch (e) { return null; }
+  }
+
+  function storageSet(key, value) {
+    try { window.localStorage.setItem(key, value); return true; } catch (e) { return false; }
+  }
+
+  function storageRemove(key) {
+    try { window.localStorage.removeItem(key); } catch (e) { /* storage unavailable */ }
+  }
+
+  function getToken() {
+    return storageGet(KEYS.token);
+  }
+
+  function getUser() {
+    var raw = storageGet(KEYS.user);
+    if (!raw) return null;
+    try {
+      var user = JSON.parse(raw);
+      return user && typeof user === 'object' ? user : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /** Stores the user object without its token under mem0_user. */
+  function saveUser(user) {
+    var copy = {};
+    Object.keys(user || {}).forEach(function (k) {
+      if (k !== 'jwt_token') copy[k] = user[k];
+    });
+    storageSet(KEYS.user, JSON.stringify(copy));
+  }
+
+  /** Stores a login/signup `user` (token + profile). Returns false if there is no token. */
+  function saveSession(user) {
+    if (!user || typeof user.jwt_token !== 'string' || !user.jwt_token) return false;
+    if (!storageSet(KEYS.token, user.jwt_token)) return false;
+    saveUser(user);
+    return true;
+  }
+
+  function clearSession() {
+    storageRemove(KEYS.token);
+    storageRemove(KEYS.user);
+  }
+
+  /* ---------- JWT ---------- */
+
+  /** Decodes a JWT payload (base64url JSON). Returns null when malformed. No verification. */
+  function decodeJwt(token) {
+    if (typeof token !== 'string') return null;
+    var parts = token.split('.');
+    if (parts.length !== 3 || !parts[1]) return null;
+    try {
+      var b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
+      b64 += '='.repeat((4 - (b64.length % 4)) % 4);
+      var binary = window.atob(b64);
+      var bytes = new Uint8Array(binary.length);
+      for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+      var payload = JSON.parse(new TextDecoder().decode(bytes));
+      return payload && typeof payload === 'object' ? payload : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /** Expiry of a token as a Date, or null when unknown. `exp` is in seconds. */
+  function tokenExpiry(token) {
+    var payload = decodeJwt(token);
+    if (!payload || typeof payload.exp !== 'number') return null;
+    return new Date(payload.exp * 1000);
+  }
+
+  /** True when the token decodes and its `exp` is still in the future. */
+  function tokenIsLive(token) {
+    var exp = tokenExpiry(token);
+    return !!exp && exp.getTime() > Date.now();
+  }
+
+  /* ---------- HTTP ---------- */
+
+  /**
+   * fetch wrapper. Resolves (never rejects) to
+   *   { ok, status, headers, body }
+   * where body is the parsed JSON, or a synthesized error body
+   * `{success:false, error, message}` when the response was not JSON or the
+   * network failed (status 0).
+   */
+  function api(path, options) {
+    var opts = options || {};
+    var headers = { Accept: 'application/json' };
+    var init = { method: opts.method || 'GET', headers: headers, credentials: 'same-origin', cache: 'no-store' };
+    if (opts.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(opts.body);
+    }
+    if (opts.token) headers.Authorization = 'Bearer ' + opts.token;
+
+    return window.fetch(path, init).then(function (res) {
+      return res.text().catch(function () { return ''; }).then(function (text) {
+        var data = null;
+        if (text) {
+          try { data = JSON.parse(text); } catch (e) { data = null; }
+        }
+        if (!data || typeof data !== 'object') {
+          data = res.ok ? {} : {
+            success: false,
+            error: 'http_' + res.status,
+            message: 'The server sent an unexpected response (HTTP ' + res.status + '). Please try again.'
+          };
+        }
+        return { ok: res.ok, status: res.status, headers: res.headers, body: data };
+      });
+    }, function () {
+      return {
+        ok: false,
+        status: 0,
+        headers: new Headers(),
+        body: {
+          success: false,
+          error: 'network_error',
+          message: 'Could not reach the server. Check your connection and try again.'
+        }
+      };
+    });
+  }
+
+  /** Human message for a failed api() result. */
+  function errorMessage(result, fallback) {
+    var body = result && result.body;
+    if (body && typeof body.message === 'string' && body.message) return body.message;
+    return fallback || 'Something went wrong (HTTP ' + (result ? result.status : '?') + '). Please try again.';
+  }
+
+  /** "Try again in 30 seconds." from a Retry-After header (seconds or HTTP date), or ''. */
+  function retryAfterText(headers) {
+    var raw = headers && headers.get ? headers.get('Retry-After') : null;
+    if (!raw) return '';
+    var seconds = /^\s*\d+\s*$/.test(raw)
+      ? parseInt(raw, 10)
+      : Math.ceil((Date.parse(raw) - Date.now()) / 1000);
+    if (!isFinite(seconds) || seconds <= 0) return 'Try again in a moment.';
+    if (seconds < 90) return 'Try again in ' + seconds + (seconds === 1 ? ' second.' : ' seconds.');
+    var minutes = Math.ceil(seconds / 60);
+    return 'Try again in ' + minutes + ' minutes.';
+  }
+
+  /* ---------- DOM ---------- */
+
+  /**
+   * Creates an element. props: class, text, dataset, on<event> handlers,
+   * anything else becomes an attribute. Children: nodes or strings (text).
+   */
+  function el(tag, props) {
+    var node = document.createElement(tag);
+    var p = props || {};
+    Object.keys(p).forEach(function (key) {
+      var value = p[key];
+      if (value === null || value === undefined || value === false) return;
+      if (key === 'class') node.className = value;
+      else if (key === 'text') node.textContent = String(value);
+      else if (key === 'dataset') Object.keys(value).forEach(function (k) { node.dataset[k] = String(value[k]); });
+      else if (key.slice(0, 2) === 'on' && typeof value === 'function') node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? '' : String(value));
+    });
+    for (var i = 2; i < arguments.length; i++) appendChild(node, arguments[i]);
+    return node;
+  }
+
+  function appendChild(parent, child) {
+    if (child === null || child === undefined || child === false) return;
+    if (Array.isArray(child)) { child.forEach(function (c) { appendChild(parent, c); }); return; }
+    parent.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  /** Shows a message (string or nodes) in a status/alert element; empty hides it. */
+  function showMessage(target, content, kind) {
+    if (!target) return;
+    clear(target);
+    target.classList.remove('is-error', 'is-success', 'is-info');
+    var empty = content === null || content === undefined || content === '';
+    if (!empty) {
+      appendChild(target, content);
+      target.classList.add('is-' + (kind || 'error'));
+    }
+    target.hidden = empty;
+  }
+
+  /** Inline error under a field: element `#<id>-error`, plus aria-invalid. */
+  function setFieldError(input, message) {
+    if (!input) return;
+    var box = document.getElementById(input.id + '-error');
+    if (message) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+    if (box) {
+      box.textContent = message || '';
+      box.hidden = !message;
+    }
+  }
+
+  function clearFieldErrors(form) {
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (field.id) setFieldError(field, '');
+    });
+  }
+
+  /**
+   * Client-side check using the browser's constraint validation, shown inline.
+   * A field may carry data-invalid-message to replace the browser's wording.
+   * Returns true when valid; otherwise focuses the first invalid field.
+   */
+  function validateForm(form) {
+    var first = null;
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.id || !field.willValidate) return;
+      if (field.checkValidity()) { setFieldError(field, ''); return; }
+      var msg = field.validity.valueMissing
+        ? (field.dataset.missingMessage || field.validationMessage)
+        : (field.dataset.invalidMessage || field.validationMessage);
+      setFieldError(field, msg);
+      if (!first) first = field;
+    });
+    if (first) first.focus();
+    return !first;
+  }
+
+  /** Clears a field's inline error as soon as the user edits it. */
+  function clearErrorsOnInput(form) {
+    form.addEventListener('input', function (event) {
+      var t = event.target;
+      if (t && t.id && t.getAttribute('aria-invalid') === 'true') setFieldError(t, '');
+    });
+  }
+
+  /** Disables a form's submit button while a request runs. */
+  function setBusy(form, busy, busyLabel) {
+    var button = form.querySelector('[type="submit"]');
+    form.setAttribute('aria-busy', busy ? 'true' : 'false');
+    if (!button) return;
+    if (busy) {
+      button.dataset.label = button.textContent;
+      if (busyLabel) button.textContent = busyLabel;
+    } else if (button.dataset.label) {
+      button.textContent = button.dataset.label;
+    }
+    button.disabled = !!busy;
+  }
+
+  /** Wires a "show password" checkbox to a password input. */
+  function bindShowPassword(checkbox, input) {
+    if (!checkbox || !input) return;
+    checkbox.addEventListener('change', function () {
+      input.type = checkbox.checked ? 'text' : 'password';
+    });
+  }
+
+  /* ---------- formatting ---------- */
+
+  var dateFormat = (function () {
+    try { return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }); }
+    catch (e) { return null; }
+  })();
+
+  function formatDate(value) {
+    var d = value instanceof Date ? value : new Date(value);
+    if (isNaN(d.getTime())) return String(value || '');
+    return dateFormat ? dateFormat.format(d) : d.toLocaleString();
+  }
+
+  /** "in 23 h 5 min" / "5 min ago"-style relative duration. */
+  function formatRelative(date) {
+    var diff = date.getTime() - Date.now();
+    var mins = Math.round(Math.abs(diff) / 60000);
+    var h = Math.floor(mins / 60);
+    var m = mins % 60;
+    var span = h ? h + ' h' + (m ? ' ' + m + ' min' : '') : m + ' min';
+    return diff >= 0 ? 'in ' + span : span + ' ago';
+  }
+
+  function accountTypeLabel(type) {
+    var labels = { individual: 'Individual', organization_admin: 'Organization admin', organization_member: 'Organization member' };
+    if (labels[type]) return labels[type];
+    var s = String(type || 'unknown').replace(/_/g, ' ');
+    return s.charAt(0).toUpperCase() + s.slice(1);
+  }
+
+  /* ---------- clipboard ---------- */
+
+  function legacyCopy(text) {
+    var area = document.createElement('textarea');
+    area.value = text;
+    area.setAttribute('readonly', '');
+    area.style.position = 'fixed';
+    area.style.top = '-1000px';
+    area.style.opacity = '0';
+    document.body.appendChild(area);
+    var active = document.activeElement;
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    if (active && typeof active.focus === 'function') active.focus();
+    return ok;
+  }
+
+  /** Copies text; resolves true on success, false if neither API worked. */
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).then(
+        function () { return true; },
+        function () { return legacyCopy(text); }
+      );
+    }
+    return Promise.resolve(legacyCopy(text));
+  }
+
+  /** Selects the text of an element so the user can copy it by hand. */
+  function selectContents(node) {
+    var selection = window.getSelection && window.getSelection();
+    if (!selection) return;
+    var range = document.createRange();
+    range.selectNodeContents(node);
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  window.Mem0 = Object.freeze({
+    KEYS: KEYS,
+    getToken: getToken,
+    getUser: getUser,
+    saveUser: saveUser,
+    saveSession: saveSession,
+    clearSession: clearSession,
+    decodeJwt: decodeJwt,
+    tokenExpiry: tokenExpiry,
+    tokenIsLive: tokenIsLive,
+    api: api,
+    errorMessage: errorMessage,
+    retryAfterText: retryAfterText,
+    el: el,
+    clear: clear,
+    showMessage: showMessage,
+    setFieldError: setFieldError,
+    clearFieldErrors: clearFieldErrors,
+    validateForm: validateForm,
+    clearErrorsOnInput: clearErrorsOnInput,
+    setBusy: setBusy,
+    bindShowPassword: bindShowPassword,
+    formatDate: formatDate,
+    formatRelative: formatRelative,
+    accountTypeLabel: accountTypeLabel,
+    copyText: copyText,
+    selectContents: selectContents
+  });
+})();
