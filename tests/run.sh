@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, the store conformance suite on the embedded store and on
+# a real DynamoDB-compatible server (moto), and the end-to-end tests against local-dev
+# on both stores. Needs only cargo and python3; installs moto into target/test-venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=target/test-venv
+mkdir -p target
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
+
+port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$venv/bin/python" -m moto.server -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+
+endpoint="http://127.0.0.1:$port"
+for _ in $(seq 1 100); do
+  if "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('$endpoint/moto-api/', timeout=1)" 2>/dev/null; then
+    break
+  fi
+  if ! kill -0 "$moto_pid" 2>/dev/null; then
+    echo "moto server failed to start:" >&2
+    cat target/moto.log >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+echo "DynamoDB-compatible server (moto) on $endpoint"
+
+export MEM0_TEST_DYNAMODB_ENDPOINT="$endpoint"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+
+echo "== unit, conformance and end-to-end tests (embedded store for local-dev)"
+cargo test --workspace --locked
+
+echo "== end-to-end tests again, local-dev on the DynamoDB store"
+MEM0_E2E_STORE=dynamodb DYNAMODB_ENDPOINT="$endpoint" cargo test --locked -p e2e

@@ -1,0 +1,873 @@
+//! The contract in shared/API.md, exercised over real HTTP against local-dev.
+
+mod support;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::{PASSWORD, SECRET, Server, unique_email};
+
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
+}
+
+fn keys_with(secret: &str) -> claims::TokenKeys {
+    claims::TokenKeys::new(&secret.to_owned().into(), claims::TokenSettings::default())
+        .expect("valid test secret")
+}
+
+fn sorted_keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+#[tokio::test]
+async fn seed_flow_signup_login_then_list_contexts_with_the_token() {
+    let server = Server::start();
+    let email = unique_email();
+    let signup = server
+        .post(
+            "/auth/signup/individual",
+            None,
+            json!({"email": email, "password": PASSWORD, "name": "Your Name"}),
+        )
+        .await;
+    let body = signup.expect(StatusCode::CREATED);
+    assert_eq!(body["success"], true);
+    let user = &body["user"];
+    assert!(user["user_id"].is_u64());
+    assert_eq!(user["account_type"], "individual");
+    assert_eq!(user["role"], "user");
+    assert_eq!(user["email_verified"], false);
+
+    let login = server
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    let body = login.expect(StatusCode::OK);
+    assert_eq!(sorted_keys(body), ["message", "success", "user"]);
+    assert_eq!(body["message"], "Login successful");
+    assert_eq!(
+        sorted_keys(&body["user"]),
+        [
+            "account_type",
+            "email",
+            "email_verified",
+            "jwt_token",
+            "name",
+            "role",
+            "user_id"
+        ]
+    );
+    assert_eq!(body["user"]["email"], email);
+    assert_eq!(body["user"]["name"], "Your Name");
+    assert_eq!(body["user"]["user_id"], user["user_id"]);
+    let token = body["user"]["jwt_token"].as_str().expect("token");
+
+    let claims = claims_of(token);
+    assert_eq!(claims["user_id"], user["user_id"]);
+    assert_eq!(claims["email"], email);
+    assert_eq!(claims["account_type"], "individual");
+    assert_eq!(claims["role"], "user");
+    assert_eq!(
+        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+        86_400
+    );
+    for claim in ["iss", "aud", "jti"] {
+        assert!(claims[claim].is_string(), "{claim} claim present");
+    }
+
+    let contexts = server.get("/contexts", token).await;
+    assert_eq!(
+        contexts.expect(StatusCode::OK),
+        &json!({"success": true, "contexts": []})
+    );
+
+    let me = server.get("/auth/me", token).await;
+    let me = me.expect(StatusCode::OK);
+    assert_eq!(me["user"]["email"], email);
+    assert!(me["user"].get("jwt_token").is_none());
+}
+
+#[tokio::test]
+async fn organization_signup_makes_an_admin_with_an_organization() {
+    let server = Server::start();
+    let email = unique_email();
+    let reply = server
+        .post(
+            "/auth/signup/organization",
+            None,
+            json!({
+                "user": {"email": email, "password": PASSWORD, "name": "Ada Admin"},
+                "organization": {"name": "Acme Corp", "domain": "acme.test", "size": "11-50", "industry": "Software"}
+            }),
+        )
+        .await;
+    let body = reply.expect(StatusCode::CREATED);
+    let organization_id = body["organization"]["organization_id"]
+        .as_u64()
+        .expect("org id");
+    assert_eq!(body["organization"]["name"], "Acme Corp");
+    assert_eq!(body["user"]["account_type"], "organization_admin");
+    assert_eq!(body["user"]["role"], "admin");
+    assert_eq!(body["user"]["organization_id"], organization_id);
+    assert_eq!(
+        claims_of(body["user"]["jwt_token"].as_str().unwrap())["organization_id"],
+        organization_id
+    );
+
+    let login = server
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    let token = login.expect(StatusCode::OK)["user"]["jwt_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(login.body["user"]["organization_id"], organization_id);
+    let me = server.get("/auth/me", &token).await;
+    assert_eq!(
+        me.expect(StatusCode::OK)["user"]["organization_id"],
+        organization_id
+    );
+
+    // Members may share a context with their organization.
+    let shared = server
+        .post(
+            "/contexts",
+            Some(&token),
+            json!({"name": "team-notes", "visibility": "organization"}),
+        )
+        .await;
+    assert_eq!(
+        shared.expect(StatusCode::CREATED)["context"]["visibility"],
+        "organization"
+    );
+
+    let missing_name = server
+        .post(
+            "/auth/signup/organization",
+            None,
+            json!({"user": {"email": unique_email(), "password": PASSWORD, "name": "X"}, "organization": {"name": "  "}}),
+        )
+        .await;
+    missing_name.expect_error(StatusCode::BAD_REQUEST, "invalid_request");
+}
+
+#[tokio::test]
+async fn emails_are_trimmed_and_case_insensitive() {
+    let server = Server::start();
+    let email = unique_email();
+    let shouted = format!("  {} ", email.to_uppercase());
+    server
+        .post(
+            "/auth/signup/individual",
+            None,
+            json!({"email": shouted, "password": PASSWORD, "name": "Alice"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let login = server
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(login.expect(StatusCode::OK)["user"]["email"], email);
+    let again = server
+        .post(
+            "/auth/signup/individual",
+            None,
+            json!({"email": email, "password": PASSWORD, "name": "Alice"}),
+        )
+        .await;
+    again.expect_error(StatusCode::CONFLICT, "email_taken");
+    assert!(again.body["message"].as_str().unwrap().contains("Log in"));
+}
+
+#[tokio::test]
+async fn weak_passwords_are_refused_with_a_reason() {
+    let server = Server::start();
+    let email = unique_email();
+    let local_part = email.split('@').next().unwrap().to_owned();
+    for password in [
+        "short".to_owned(),
+        "password1234".to_owned(),
+        "qwertyuiop12".to_owned(),
+        format!("{local_part}-is-my-secret"),
+        "x".repeat(129),
+    ] {
+        let reply = server
+            .post(
+                "/auth/signup/individual",
+                None,
+                json!({"email": email, "password": password, "name": "Weak"}),
+            )
+            .await;
+        reply.expect_error(StatusCode::BAD_REQUEST, "weak_password");
+    }
+    // Nothing was created along the way.
+    let login = server
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": email, "password": "password1234"}),
+        )
+        .await;
+    login.expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_invalid_request() {
+    let server = Server::start();
+    let not_json = server
+        .raw(
+            server
+                .request(Method::POST, "/auth/login")
+                .header("content-type", "application/json")
+                .body("{not json"),
+        )
+        .await;
+    not_json.expect_error(StatusCode::BAD_REQUEST, "invalid_request");
+    let empty = server
+        .raw(server.request(Method::POST, "/auth/signup/individual"))
+        .await;
+    empty.expect_error(StatusCode::BAD_REQUEST, "invalid_request");
+    for body in [
+        json!({"email": "a@example.com"}),
+        json!({"email": 42, "password": PASSWORD}),
+        json!({"email": "not-an-email", "password": PASSWORD}),
+        json!([1, 2, 3]),
+    ] {
+        let reply = server.post("/auth/login", None, body.clone()).await;
+        reply.expect_error(StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    let bad_email = server
+        .post(
+            "/auth/signup/individual",
+            None,
+            json!({"email": "nobody@nowhere", "password": PASSWORD, "name": "N"}),
+        )
+        .await;
+    bad_email.expect_error(StatusCode::BAD_REQUEST, "invalid_request");
+    assert!(
+        bad_email.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("email")
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_the_same_401() {
+    let server = Server::start();
+    let (email, _) = server.new_user().await;
+    let wrong_password = server
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": email, "password": "not the right passphrase"}),
+        )
+        .await;
+    let unknown_email = server
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": unique_email(), "password": "not the right passphrase"}),
+        )
+        .await;
+    wrong_password.expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    unknown_email.expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_eq!(wrong_password.body, unknown_email.body);
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_rate_limited_with_retry_after() {
+    let server = Server::start_with(&["--failed-logins-per-15-min", "3"]);
+    let (email, _) = server.new_user().await;
+    for _ in 0..3 {
+        server
+            .post(
+                "/auth/login",
+                None,
+                json!({"email": email, "password": "wrong wrong wrong"}),
+            )
+            .await
+            .expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    // Locked now, even with the right password; other accounts are unaffected.
+    let locked = server
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    locked.expect_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    let retry_after: u64 = locked.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=900).contains(&retry_after),
+        "retry-after {retry_after}"
+    );
+    let (other, _) = server.new_user().await;
+    server
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": other, "password": PASSWORD}),
+        )
+        .await
+        .expect(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signups_are_throttled_per_client() {
+    let server = Server::start_with(&["--signups-per-hour", "2"]);
+    server.new_user().await;
+    server.new_user().await;
+    let third = server
+        .post(
+            "/auth/signup/individual",
+            None,
+            json!({"email": unique_email(), "password": PASSWORD, "name": "Third"}),
+        )
+        .await;
+    third.expect_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert!(third.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn bad_tokens_are_401_with_www_authenticate() {
+    let server = Server::start();
+    let (email, token) = server.new_user().await;
+    let user_id = claims_of(&token)["user_id"].as_u64().unwrap();
+    let subject = claims::Subject {
+        user_id,
+        email,
+        account_type: "individual".into(),
+        role: "user".into(),
+        organization_id: None,
+    };
+    let (expired, _) = keys_with(SECRET)
+        .issue_at(subject.clone(), claims::unix_now() - 25 * 3600)
+        .unwrap();
+    let (forged, _) = keys_with("some-other-secret-some-other-secret-42")
+        .issue(subject.clone())
+        .unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let alg_none = format!("{none_header}.{}.", parts[1]);
+    let mut raised = claims_of(&token);
+    raised["user_id"] = json!(user_id + 1);
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(raised.to_string()),
+        parts[2]
+    );
+    let wrong_audience = claims::TokenKeys::new(
+        &SECRET.to_owned().into(),
+        claims::TokenSettings {
+            audience: "another-service".into(),
+            ..claims::TokenSettings::default()
+        },
+    )
+    .unwrap()
+    .issue(subject)
+    .unwrap()
+    .0;
+
+    let missing = server.call(Method::GET, "/contexts", None, None).await;
+    missing.expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(missing.headers["www-authenticate"], "Bearer");
+    for bad in [
+        "garbage",
+        "a.b.c",
+        expired.as_str(),
+        forged.as_str(),
+        alg_none.as_str(),
+        tampered.as_str(),
+        wrong_audience.as_str(),
+    ] {
+        for path in ["/contexts", "/auth/me"] {
+            let reply = server.get(path, bad).await;
+            reply.expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
+            assert!(
+                reply.headers.contains_key("www-authenticate"),
+                "{path} with {bad}"
+            );
+        }
+    }
+    let basic = server
+        .raw(
+            server
+                .request(Method::GET, "/contexts")
+                .header("authorization", format!("Basic {token}")),
+        )
+        .await;
+    basic.expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
+    server.get("/contexts", &token).await.expect(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn contexts_can_be_created_listed_fetched_and_deleted() {
+    let server = Server::start();
+    let (_, token) = server.new_user().await;
+    let created = server
+        .post(
+            "/contexts",
+            Some(&token),
+            json!({"name": "my-project", "description": "Notes"}),
+        )
+        .await;
+    let context = &created.expect(StatusCode::CREATED)["context"];
+    assert_eq!(
+        sorted_keys(context),
+        [
+            "created_at",
+            "description",
+            "memory_count",
+            "name",
+            "visibility"
+        ]
+    );
+    assert_eq!(context["visibility"], "private");
+    assert_eq!(context["memory_count"], 0);
+    assert!(context["created_at"].as_str().unwrap().ends_with('Z'));
+
+    server
+        .post("/contexts", Some(&token), json!({"name": "my-project"}))
+        .await
+        .expect_error(StatusCode::CONFLICT, "conflict");
+    for bad in [
+        json!({"name": "has space"}),
+        json!({"name": ""}),
+        json!({"name": "x".repeat(65)}),
+        json!({"name": 5}),
+    ] {
+        server
+            .post("/contexts", Some(&token), bad)
+            .await
+            .expect_error(StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    server
+        .post(
+            "/contexts",
+            Some(&token),
+            json!({"name": "ok", "visibility": "public"}),
+        )
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "invalid_request");
+    // An individual has no organization to share with.
+    server
+        .post(
+            "/contexts",
+            Some(&token),
+            json!({"name": "ok", "visibility": "organization"}),
+        )
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "forbidden");
+
+    server
+        .post("/contexts", Some(&token), json!({"name": "a.second_one"}))
+        .await
+        .expect(StatusCode::CREATED);
+    let list = server.get("/contexts", &token).await;
+    let names: Vec<&str> = list.expect(StatusCode::OK)["contexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a.second_one", "my-project"]);
+
+    let fetched = server.get("/contexts/my-project", &token).await;
+    assert_eq!(
+        fetched.expect(StatusCode::OK)["context"]["description"],
+        "Notes"
+    );
+    let deleted = server.delete("/contexts/my-project", &token).await;
+    assert_eq!(deleted.expect(StatusCode::OK), &json!({"success": true}));
+    server
+        .get("/contexts/my-project", &token)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    server
+        .delete("/contexts/my-project", &token)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn memories_are_added_listed_newest_first_paged_searched_and_deleted() {
+    let server = Server::start();
+    let (_, token) = server.new_user().await;
+    server
+        .post("/contexts", Some(&token), json!({"name": "proj"}))
+        .await
+        .expect(StatusCode::CREATED);
+    let texts = [
+        "Deploy with sam deploy --guided",
+        "The database is DynamoDB with one table",
+        "Lunch is at noon",
+        "Run the tests with tests/run.sh",
+        "Deploy previews go to the staging stage",
+    ];
+    let mut ids = Vec::new();
+    for text in texts {
+        let reply = server
+            .post(
+                "/contexts/proj/memories",
+                Some(&token),
+                json!({"text": text, "tags": ["notes"]}),
+            )
+            .await;
+        let memory = &reply.expect(StatusCode::CREATED)["memory"];
+        assert_eq!(sorted_keys(memory), ["created_at", "id", "tags", "text"]);
+        assert_eq!(memory["text"], text);
+        assert_eq!(memory["tags"], json!(["notes"]));
+        ids.push(memory["id"].as_str().unwrap().to_owned());
+    }
+    let context = server.get("/contexts/proj", &token).await;
+    assert_eq!(context.expect(StatusCode::OK)["context"]["memory_count"], 5);
+
+    // Newest first, two at a time, every memory exactly once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/contexts/proj/memories?limit=2&cursor={cursor}"),
+            None => "/contexts/proj/memories?limit=2".to_owned(),
+        };
+        let page = server.get(&path, &token).await;
+        let body = page.expect(StatusCode::OK);
+        seen.extend(
+            body["memories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_owned()),
+        );
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => {
+                assert!(body["next_cursor"].is_null());
+                break;
+            }
+        }
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first);
+
+    let search = server
+        .get("/contexts/proj/memories?query=deploy%20guided", &token)
+        .await;
+    let found: Vec<&str> = search.expect(StatusCode::OK)["memories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "Deploy with sam deploy --guided",
+            "Deploy previews go to the staging stage"
+        ]
+    );
+
+    for bad in ["limit=0", "limit=101", "limit=abc", "cursor=not-a-cursor"] {
+        server
+            .get(&format!("/contexts/proj/memories?{bad}"), &token)
+            .await
+            .expect_error(StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    server
+        .post(
+            "/contexts/proj/memories",
+            Some(&token),
+            json!({"text": "   "}),
+        )
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "invalid_request");
+    server
+        .post(
+            "/contexts/proj/memories",
+            Some(&token),
+            json!({"text": "x", "tags": "not-a-list"}),
+        )
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "invalid_request");
+
+    let deleted = server
+        .delete(&format!("/contexts/proj/memories/{}", ids[2]), &token)
+        .await;
+    assert_eq!(deleted.expect(StatusCode::OK), &json!({"success": true}));
+    server
+        .delete(&format!("/contexts/proj/memories/{}", ids[2]), &token)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    server
+        .delete("/contexts/proj/memories/not-an-id", &token)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    let context = server.get("/contexts/proj", &token).await;
+    assert_eq!(context.expect(StatusCode::OK)["context"]["memory_count"], 4);
+
+    // Deleting the context deletes its memories: a new one of the same name starts empty.
+    server
+        .delete("/contexts/proj", &token)
+        .await
+        .expect(StatusCode::OK);
+    server
+        .get("/contexts/proj/memories", &token)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    server
+        .post("/contexts", Some(&token), json!({"name": "proj"}))
+        .await
+        .expect(StatusCode::CREATED);
+    let fresh = server.get("/contexts/proj/memories", &token).await;
+    assert_eq!(fresh.expect(StatusCode::OK)["memories"], json!([]));
+}
+
+#[tokio::test]
+async fn another_user_gets_404_for_everything_of_mine() {
+    let server = Server::start();
+    let (_, alice) = server.new_user().await;
+    let (_, bob) = server.new_user().await;
+    server
+        .post("/contexts", Some(&alice), json!({"name": "private"}))
+        .await
+        .expect(StatusCode::CREATED);
+    let memory = server
+        .post(
+            "/contexts/private/memories",
+            Some(&alice),
+            json!({"text": "alice's secret"}),
+        )
+        .await;
+    let id = memory.expect(StatusCode::CREATED)["memory"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    assert_eq!(
+        server.get("/contexts", &bob).await.expect(StatusCode::OK)["contexts"],
+        json!([])
+    );
+    server
+        .get("/contexts/private", &bob)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    server
+        .get("/contexts/private/memories", &bob)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    server
+        .get("/contexts/private/memories?query=secret", &bob)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    server
+        .post(
+            "/contexts/private/memories",
+            Some(&bob),
+            json!({"text": "bob was here"}),
+        )
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    server
+        .delete(&format!("/contexts/private/memories/{id}"), &bob)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    server
+        .delete("/contexts/private", &bob)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+
+    // Bob may use the same name for his own context; Alice's is untouched.
+    server
+        .post("/contexts", Some(&bob), json!({"name": "private"}))
+        .await
+        .expect(StatusCode::CREATED);
+    let alices = server.get("/contexts/private/memories", &alice).await;
+    let memories = &alices.expect(StatusCode::OK)["memories"];
+    assert_eq!(memories.as_array().unwrap().len(), 1);
+    assert_eq!(memories[0]["text"], "alice's secret");
+}
+
+#[tokio::test]
+async fn unknown_routes_404_and_wrong_methods_405() {
+    let server = Server::start();
+    let (_, token) = server.new_user().await;
+    for path in [
+        "/nope",
+        "/auth",
+        "/auth/signup/company",
+        "/contexts/a/b",
+        "/contexts/a/memories/b/c",
+    ] {
+        server
+            .get(path, &token)
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "not_found");
+    }
+    for (method, path, allow) in [
+        (Method::GET, "/auth/login", "POST"),
+        (Method::GET, "/auth/signup/individual", "POST"),
+        (Method::POST, "/auth/me", "GET"),
+        (Method::PUT, "/contexts", "GET, POST"),
+        (Method::PATCH, "/contexts/x", "GET, DELETE"),
+        (Method::PUT, "/contexts/x/memories", "GET, POST"),
+        (
+            Method::GET,
+            "/contexts/x/memories/01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "DELETE",
+        ),
+    ] {
+        let reply = server.call(method.clone(), path, Some(&token), None).await;
+        reply.expect_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+        assert_eq!(reply.headers["allow"], allow, "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_one_mebibyte_are_413() {
+    let server = Server::start();
+    let (_, token) = server.new_user().await;
+    server
+        .post("/contexts", Some(&token), json!({"name": "big"}))
+        .await
+        .expect(StatusCode::CREATED);
+    let huge = json!({"text": "x".repeat(1024 * 1024)});
+    let reply = server
+        .post("/contexts/big/memories", Some(&token), huge)
+        .await;
+    reply.expect_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    let context = server.get("/contexts/big", &token).await;
+    assert_eq!(context.expect(StatusCode::OK)["context"]["memory_count"], 0);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_signups_for_one_email_make_exactly_one_account() {
+    let server = Server::start();
+    let email = unique_email();
+    let attempts = (0..20).map(|i| {
+        server.post(
+            "/auth/signup/individual",
+            None,
+            json!({"email": email, "password": format!("{PASSWORD} {i}"), "name": format!("Racer {i}")}),
+        )
+    });
+    let replies = futures::future::join_all(attempts).await;
+    let created: Vec<&support::Reply> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .collect();
+    assert_eq!(created.len(), 1, "exactly one signup wins");
+    for reply in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        reply.expect_error(StatusCode::CONFLICT, "email_taken");
+    }
+    // The winner's password is the one that works.
+    let winner = created[0].body["user"]["name"].as_str().unwrap();
+    let index: usize = winner.trim_start_matches("Racer ").parse().unwrap();
+    server
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": email, "password": format!("{PASSWORD} {index}")}),
+        )
+        .await
+        .expect(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn accounts_tokens_and_memories_survive_a_restart() {
+    let server = Server::start_with(&[]);
+    let (email, token) = server.new_user().await;
+    server
+        .post("/contexts", Some(&token), json!({"name": "kept"}))
+        .await
+        .expect(StatusCode::CREATED);
+    server
+        .post(
+            "/contexts/kept/memories",
+            Some(&token),
+            json!({"text": "still here"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let data_dir = server.stop();
+
+    let server = Server::start_in(data_dir, &[]);
+    let memories = server.get("/contexts/kept/memories", &token).await;
+    assert_eq!(
+        memories.expect(StatusCode::OK)["memories"][0]["text"],
+        "still here"
+    );
+    server
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await
+        .expect(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn pages_are_served_with_security_headers() {
+    let server = Server::start();
+    for (path, marker) in [
+        ("/", "signup-form"),
+        ("/login", "login-form"),
+        ("/dashboard", "contexts-list"),
+    ] {
+        let reply = server.raw(server.request(Method::GET, path)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert!(
+            reply.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert!(
+            reply.headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("default-src 'self'")
+        );
+        assert_eq!(reply.headers["x-frame-options"], "DENY");
+        assert_eq!(reply.headers["x-content-type-options"], "nosniff");
+        let html = reply.body.as_str().expect("html text");
+        assert!(html.contains(marker), "{path} has #{marker}");
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "{path} loads nothing from elsewhere"
+        );
+    }
+    let script = server
+        .raw(server.request(Method::GET, "/static/app.js"))
+        .await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.body.as_str().unwrap().contains("mem0_token"));
+}

@@ -1,0 +1,232 @@
+//! Starts a real local-dev process on a free port and talks to it over HTTP.
+//!
+//! `MEM0_E2E_STORE=dynamodb` (with `DYNAMODB_ENDPOINT`) runs the same tests against
+//! local-dev's DynamoDB store, each server on a table of its own.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Known to the tests so they can forge tokens the server would accept.
+pub const SECRET: &str = "e2e-secret-e2e-secret-e2e-secret-0123456789";
+pub const PASSWORD: &str = "a long passphrase here";
+
+pub struct Server {
+    pub url: String,
+    child: Child,
+    http: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+}
+
+/// The local-dev binary, built once per test run if it isn't already.
+fn binary() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "local-dev"])
+            .current_dir(&workspace)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building local-dev failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace.join("target"));
+        target.join("debug").join("local-dev")
+    })
+}
+
+impl Server {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra_args: &[&str]) -> Self {
+        Self::start_in(tempfile::tempdir().expect("temp dir"), extra_args)
+    }
+
+    /// Starts on an existing data directory, as a restart would.
+    pub fn start_in(data_dir: tempfile::TempDir, extra_args: &[&str]) -> Self {
+        let mut command = Command::new(binary());
+        command
+            .args(["--port", "0", "--data-dir"])
+            .arg(data_dir.path())
+            .args(extra_args)
+            .env("MEM0_JWT_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if !extra_args.contains(&"--signups-per-hour") {
+            // Most tests sign up many users from one address; the throttle has its own test.
+            command.args(["--signups-per-hour", "100000"]);
+        }
+        if std::env::var("MEM0_E2E_STORE").as_deref() == Ok("dynamodb") {
+            // One table per data dir, so a restarted server finds its data again.
+            let table = format!(
+                "e2e-{}",
+                data_dir
+                    .path()
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+            )
+            .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
+            command.args(["--store", "dynamodb", "--table", &table]);
+        }
+        let mut child = command.spawn().expect("local-dev starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("local-dev prints its address");
+        let url = line
+            .trim()
+            .strip_prefix("mem0 local-dev listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from local-dev: {line:?}"))
+            .to_owned();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("http client");
+        Self {
+            url,
+            child,
+            http,
+            data_dir,
+        }
+    }
+
+    /// Stops the process and hands back its data directory.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let placeholder = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.data_dir, placeholder)
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Reply::from(request.send().await.expect("request reaches local-dev")).await
+    }
+
+    pub async fn raw(&self, request: reqwest::RequestBuilder) -> Reply {
+        Reply::from(request.send().await.expect("request reaches local-dev")).await
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.url))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Signs up a fresh individual and returns (email, token).
+    pub async fn new_user(&self) -> (String, String) {
+        let email = unique_email();
+        let reply = self
+            .post(
+                "/auth/signup/individual",
+                None,
+                json!({"email": email, "password": PASSWORD, "name": "Test User"}),
+            )
+            .await;
+        reply.expect(StatusCode::CREATED);
+        let token = reply.body["user"]["jwt_token"]
+            .as_str()
+            .expect("signup returns a token")
+            .to_owned();
+        (email, token)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn unique_email() -> String {
+    format!(
+        "user-{}@example.com",
+        ulid::Ulid::new().to_string().to_lowercase()
+    )
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    async fn from(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    #[track_caller]
+    pub fn expect(&self, status: StatusCode) -> &Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        &self.body
+    }
+
+    /// Asserts the contract's error shape: exactly `success`, `error`, `message`.
+    #[track_caller]
+    pub fn expect_error(&self, status: StatusCode, code: &str) {
+        self.expect(status);
+        let object = self.body.as_object().expect("error body is a JSON object");
+        assert_eq!(
+            object.len(),
+            3,
+            "error body has exactly three keys: {}",
+            self.body
+        );
+        assert_eq!(self.body["success"], false);
+        assert_eq!(self.body["error"], code, "body: {}", self.body);
+        let message = self.body["message"].as_str().expect("message is a string");
+        assert!(!message.is_empty());
+        assert_eq!(
+            self.headers["content-type"], "application/json",
+            "errors are JSON"
+        );
+    }
+}
