@@ -1,23 +1,9 @@
-//! The `signup` Lambda: answers `/auth/signup/individual` and `/auth/signup/organization`.
-//! The handlers live in `shared/api`; this binary only wires configuration to them.
-
-use std::sync::Arc;
-
-use store::dynamo::{DynamoConfig, DynamoStore};
+//! The `signup` Lambda: answers `POST /auth/signup/individual` and `POST /auth/signup/organization`.
+//!
+//! `api::lambda::run` reads the configuration, connects to DynamoDB and serves these
+//! routes with the handlers in `shared/api`, the same ones local-dev mounts.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
-    let config = api::Config::from_env()?;
-    let store = DynamoStore::connect(DynamoConfig {
-        table: config.table.clone(),
-        endpoint: config.dynamodb_endpoint.clone(),
-    })
-    .await;
-    if config.dynamodb_endpoint.is_some() {
-        // A local DynamoDB-compatible server (cargo lambda watch); deployed tables come from infra/.
-        store.ensure_table().await?;
-    }
-    let app = api::App::new(Arc::new(store), config.token_keys()?, config.limits);
-    api::lambda::serve(app, api::Routes::Signup).await
+    api::lambda::run(api::Routes::Signup).await
 }

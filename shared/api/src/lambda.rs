@@ -6,8 +6,27 @@ use std::time::Instant;
 use bytes::Bytes;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, service_fn};
+use store::dynamo::{DynamoConfig, DynamoStore};
 
-use crate::{App, ClientAddr, Routes};
+use crate::{App, ClientAddr, Config, Routes};
+
+/// A function's whole life: read the configuration (refusing to start without a
+/// usable secret), connect to DynamoDB, then answer `routes` until shut down.
+pub async fn run(routes: Routes) -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let store = DynamoStore::connect(DynamoConfig {
+        table: config.table.clone(),
+        endpoint: config.dynamodb_endpoint.clone(),
+    })
+    .await;
+    if config.dynamodb_endpoint.is_some() {
+        // A local DynamoDB-compatible server (cargo lambda watch); deployed tables come from infra/.
+        store.ensure_table().await?;
+    }
+    let app = App::new(Arc::new(store), config.token_keys()?, config.limits);
+    serve(app, routes).await
+}
 
 /// Serves `routes` until the Lambda runtime shuts the process down.
 pub async fn serve(app: App, routes: Routes) -> Result<(), lambda_http::Error> {

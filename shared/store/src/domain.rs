@@ -335,6 +335,22 @@ pub struct Context {
     pub memory_count: u64,
 }
 
+impl Context {
+    /// A context as first stored: owned by `owner`, a fresh internal id, no memories.
+    pub fn create(owner: &Viewer, new: NewContext, created_at: OffsetDateTime) -> Self {
+        Self {
+            id: ulid::Ulid::new().to_string(),
+            owner_id: owner.user_id,
+            organization_id: owner.organization_id,
+            name: new.name,
+            description: new.description,
+            visibility: new.visibility,
+            created_at,
+            memory_count: 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewMemory {
     pub text: String,

@@ -492,16 +492,7 @@ impl Store for EmbeddedStore {
     async fn create_context(&self, viewer: &Viewer, context: NewContext) -> StoreResult<Context> {
         let viewer = *viewer;
         self.write(move |transaction| {
-            let context = Context {
-                id: ulid::Ulid::new().to_string(),
-                owner_id: viewer.user_id,
-                organization_id: viewer.organization_id,
-                name: context.name,
-                description: context.description,
-                visibility: context.visibility,
-                created_at: OffsetDateTime::now_utc(),
-                memory_count: 0,
-            };
+            let context = Context::create(&viewer, context, OffsetDateTime::now_utc());
             let inserted = transaction.execute(
                 "INSERT INTO contexts (id, owner_id, organization_id, name, description,
                                        visibility, created_at, memory_count)

@@ -491,16 +491,7 @@ impl Store for DynamoStore {
     }
 
     async fn create_context(&self, viewer: &Viewer, context: NewContext) -> StoreResult<Context> {
-        let created = Context {
-            id: ulid::Ulid::new().to_string(),
-            owner_id: viewer.user_id,
-            organization_id: viewer.organization_id,
-            name: context.name,
-            description: context.description,
-            visibility: context.visibility,
-            created_at: now(),
-            memory_count: 0,
-        };
+        let created = Context::create(viewer, context, now());
         let put = self
             .client
             .put_item()
