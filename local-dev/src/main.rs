@@ -166,7 +166,7 @@ async fn api_route(
     parts
         .extensions
         .insert(api::ClientAddr(peer.ip().to_string()));
-    let response = api::handle(&app, api::Routes::All, Request::from_parts(parts, body)).await;
+    let response = api::handle(&app, api::All, Request::from_parts(parts, body)).await;
     into_axum(response)
 }
 

@@ -5,5 +5,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    api::lambda::run(api::Routes::Login).await
+    api::lambda::run(api::Login).await
 }

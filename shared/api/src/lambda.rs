@@ -8,11 +8,11 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, service_fn};
 use store::dynamo::{DynamoConfig, DynamoStore};
 
-use crate::{App, ClientAddr, Config, Routes};
+use crate::{App, ClientAddr, Config, RouteGroup};
 
 /// A function's whole life: read the configuration (refusing to start without a
 /// usable secret), connect to DynamoDB, then answer `routes` until shut down.
-pub async fn run(routes: Routes) -> Result<(), lambda_http::Error> {
+pub async fn run(routes: impl RouteGroup) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     let store = DynamoStore::connect(DynamoConfig {
@@ -29,7 +29,7 @@ pub async fn run(routes: Routes) -> Result<(), lambda_http::Error> {
 }
 
 /// Serves `routes` until the Lambda runtime shuts the process down.
-pub async fn serve(app: App, routes: Routes) -> Result<(), lambda_http::Error> {
+pub async fn serve(app: App, routes: impl RouteGroup) -> Result<(), lambda_http::Error> {
     let app = Arc::new(app);
     lambda_http::run(service_fn(move |event: lambda_http::Request| {
         let app = Arc::clone(&app);

@@ -10,11 +10,11 @@ pub mod lambda;
 mod password;
 pub mod request;
 pub mod response;
+mod routes;
 
 use std::sync::Arc;
 
 use claims::{Subject, TokenKeys};
-use http::Method;
 use store::{Store, User, Viewer};
 use time::OffsetDateTime;
 
@@ -22,6 +22,7 @@ pub use config::{Config, Limits};
 pub use error::{ApiError, ApiResult};
 pub use request::{ClientAddr, MAX_BODY_BYTES, Request};
 pub use response::Response;
+pub use routes::{All, Contexts, Login, RouteGroup, Signup, handle};
 
 /// Everything a handler needs, built once per process (per Lambda cold start).
 pub struct App {
@@ -62,108 +63,5 @@ impl App {
                 tracing::error!(%error, "token signing failed");
                 ApiError::Internal
             })
-    }
-}
-
-/// Which routes a process answers: each Lambda its own group, local-dev all of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Routes {
-    /// `/auth/signup/*`
-    Signup,
-    /// `/auth/login`, `/auth/me`
-    Login,
-    /// `/contexts/**`
-    Contexts,
-    All,
-}
-
-impl Routes {
-    fn serves(self, group: Routes) -> bool {
-        self == Routes::All || self == group
-    }
-}
-
-/// Answers one request. Every outcome, errors included, is a response: the error enum
-/// decides status and body, so no path can leak internal text.
-pub async fn handle(app: &App, routes: Routes, request: Request) -> Response {
-    if request.body().len() > MAX_BODY_BYTES {
-        return ApiError::PayloadTooLarge.into_response();
-    }
-    dispatch(app, routes, request)
-        .await
-        .unwrap_or_else(ApiError::into_response)
-}
-
-const GET: &[Method] = &[Method::GET];
-const POST: &[Method] = &[Method::POST];
-const GET_POST: &[Method] = &[Method::GET, Method::POST];
-const GET_DELETE: &[Method] = &[Method::GET, Method::DELETE];
-const DELETE: &[Method] = &[Method::DELETE];
-
-fn allowed(request: &Request, methods: &'static [Method]) -> ApiResult<()> {
-    if methods.contains(request.method()) {
-        Ok(())
-    } else {
-        Err(ApiError::MethodNotAllowed(methods))
-    }
-}
-
-async fn dispatch(app: &App, routes: Routes, request: Request) -> ApiResult<Response> {
-    let path = request.uri().path();
-    let segments: Vec<String> = path
-        .strip_suffix('/')
-        .unwrap_or(path)
-        .split('/')
-        .skip(1)
-        .map(str::to_owned)
-        .collect();
-    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let method = request.method().clone();
-    match segments.as_slice() {
-        ["auth", "signup", "individual"] if routes.serves(Routes::Signup) => {
-            allowed(&request, POST)?;
-            auth::signup_individual(app, request).await
-        }
-        ["auth", "signup", "organization"] if routes.serves(Routes::Signup) => {
-            allowed(&request, POST)?;
-            auth::signup_organization(app, request).await
-        }
-        ["auth", "login"] if routes.serves(Routes::Login) => {
-            allowed(&request, POST)?;
-            auth::login(app, request).await
-        }
-        ["auth", "me"] if routes.serves(Routes::Login) => {
-            allowed(&request, GET)?;
-            auth::me(app, request).await
-        }
-        ["contexts"] if routes.serves(Routes::Contexts) => {
-            allowed(&request, GET_POST)?;
-            if method == Method::GET {
-                contexts::list(app, request).await
-            } else {
-                contexts::create(app, request).await
-            }
-        }
-        ["contexts", name] if routes.serves(Routes::Contexts) => {
-            allowed(&request, GET_DELETE)?;
-            if method == Method::GET {
-                contexts::get(app, request, name).await
-            } else {
-                contexts::delete(app, request, name).await
-            }
-        }
-        ["contexts", name, "memories"] if routes.serves(Routes::Contexts) => {
-            allowed(&request, GET_POST)?;
-            if method == Method::GET {
-                contexts::list_memories(app, request, name).await
-            } else {
-                contexts::add_memory(app, request, name).await
-            }
-        }
-        ["contexts", name, "memories", id] if routes.serves(Routes::Contexts) => {
-            allowed(&request, DELETE)?;
-            contexts::delete_memory(app, request, name, id).await
-        }
-        _ => Err(ApiError::NotFound),
     }
 }

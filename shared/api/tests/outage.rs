@@ -1,0 +1,158 @@
+//! When the store fails, every route answers 503 `unavailable` and the cause stays in
+//! the logs. A store that always fails stands in for an unreachable DynamoDB.
+
+use std::sync::Arc;
+
+use api::{App, Limits};
+use async_trait::async_trait;
+use bytes::Bytes;
+use store::{
+    Context, ContextName, Credentials, Email, Memory, MemoryId, MemoryPage, NewContext, NewMemory,
+    NewOrganization, NewUser, Organization, Store, StoreError, StoreResult, User, UserId, Viewer,
+    Window,
+};
+
+const CAUSE: &str = "dial tcp 10.0.0.7:443: connection refused (table mem0-prod)";
+
+struct UnreachableStore;
+
+fn down<T>() -> StoreResult<T> {
+    Err(StoreError::unavailable(CAUSE))
+}
+
+#[async_trait]
+impl Store for UnreachableStore {
+    async fn create_user(
+        &self,
+        _: NewUser,
+        _: Option<NewOrganization>,
+    ) -> StoreResult<(User, Option<Organization>)> {
+        down()
+    }
+    async fn credentials(&self, _: &Email) -> StoreResult<Option<Credentials>> {
+        down()
+    }
+    async fn user(&self, _: UserId) -> StoreResult<Option<User>> {
+        down()
+    }
+    async fn hit(&self, _: &str, _: Window) -> StoreResult<u32> {
+        down()
+    }
+    async fn hits(&self, _: &str, _: Window) -> StoreResult<u32> {
+        down()
+    }
+    async fn clear_hits(&self, _: &str, _: Window) -> StoreResult<()> {
+        down()
+    }
+    async fn create_context(&self, _: &Viewer, _: NewContext) -> StoreResult<Context> {
+        down()
+    }
+    async fn list_contexts(&self, _: &Viewer) -> StoreResult<Vec<Context>> {
+        down()
+    }
+    async fn find_context(&self, _: &Viewer, _: &ContextName) -> StoreResult<Option<Context>> {
+        down()
+    }
+    async fn delete_context(&self, _: &Context) -> StoreResult<()> {
+        down()
+    }
+    async fn put_memory(&self, _: &Context, _: NewMemory) -> StoreResult<Memory> {
+        down()
+    }
+    async fn list_memories(
+        &self,
+        _: &Context,
+        _: usize,
+        _: Option<&MemoryId>,
+    ) -> StoreResult<MemoryPage> {
+        down()
+    }
+    async fn delete_memory(&self, _: &Context, _: &MemoryId) -> StoreResult<()> {
+        down()
+    }
+}
+
+const SECRET: &str = "outage-test-secret-outage-test-secret";
+
+fn app() -> App {
+    let tokens = claims::TokenKeys::new(&SECRET.to_owned().into(), Default::default())
+        .expect("valid secret");
+    App::new(Arc::new(UnreachableStore), tokens, Limits::default())
+}
+
+fn token() -> String {
+    let keys = claims::TokenKeys::new(&SECRET.to_owned().into(), Default::default())
+        .expect("valid secret");
+    let subject = claims::Subject {
+        user_id: 1,
+        email: "a@example.com".into(),
+        account_type: "individual".into(),
+        role: "user".into(),
+        organization_id: None,
+    };
+    keys.issue(subject).expect("signed").0
+}
+
+fn request(method: &str, path: &str, body: &str) -> api::Request {
+    http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {}", token()))
+        .body(Bytes::from(body.to_owned()))
+        .expect("valid request")
+}
+
+#[tokio::test]
+async fn every_route_answers_503_without_the_cause_when_the_store_is_down() {
+    let app = app();
+    let signup = r#"{"email":"new@example.com","password":"a long passphrase here","name":"N"}"#;
+    for (method, path, body) in [
+        ("POST", "/auth/signup/individual", signup),
+        (
+            "POST",
+            "/auth/login",
+            r#"{"email":"a@example.com","password":"whatever it is"}"#,
+        ),
+        ("GET", "/auth/me", ""),
+        ("GET", "/contexts", ""),
+        ("POST", "/contexts", r#"{"name":"x"}"#),
+        ("GET", "/contexts/x", ""),
+        ("DELETE", "/contexts/x", ""),
+        ("GET", "/contexts/x/memories", ""),
+        ("POST", "/contexts/x/memories", r#"{"text":"t"}"#),
+        (
+            "DELETE",
+            "/contexts/x/memories/01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "",
+        ),
+    ] {
+        let response = api::handle(&app, api::All, request(method, path, body)).await;
+        assert_eq!(response.status(), 503, "{method} {path}");
+        let body: serde_json::Value = serde_json::from_slice(response.body()).expect("JSON");
+        assert_eq!(body["success"], false);
+        assert_eq!(body["error"], "unavailable");
+        let text = String::from_utf8_lossy(response.body());
+        assert!(
+            !text.contains("10.0.0.7") && !text.contains("mem0-prod"),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_lambda_answers_only_its_own_routes() {
+    let app = app();
+    let status = |response: api::Response| response.status().as_u16();
+    for path in ["/auth/login", "/auth/me", "/contexts"] {
+        let response = api::handle(&app, api::Signup, request("GET", path, "")).await;
+        assert_eq!(status(response), 404, "signup must not answer {path}");
+    }
+    for path in ["/auth/signup/individual", "/contexts"] {
+        let response = api::handle(&app, api::Login, request("GET", path, "")).await;
+        assert_eq!(status(response), 404, "login must not answer {path}");
+    }
+    for path in ["/auth/signup/individual", "/auth/login", "/auth/me"] {
+        let response = api::handle(&app, api::Contexts, request("GET", path, "")).await;
+        assert_eq!(status(response), 404, "contexts must not answer {path}");
+    }
+}
