@@ -46,6 +46,7 @@ use aws_sdk_dynamodb::types::{
     Delete, IndexStatus, Put, ReturnValue, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
     TransactWriteItem, Update,
 };
+use aws_smithy_http_client::tls;
 use time::OffsetDateTime;
 
 use self::calls::{Transaction, delete_all, transact, unavailable};
@@ -85,7 +86,12 @@ const TABLE_READY_TIMEOUT: Duration = Duration::from_secs(120);
 impl DynamoStore {
     /// Credentials and region come from the environment, as for any AWS SDK client.
     pub async fn connect(config: DynamoConfig) -> DynamoStore {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let https = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https);
         if let Some(endpoint) = &config.endpoint {
             loader = loader.endpoint_url(endpoint);
         }
