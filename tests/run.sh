@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, the store conformance suite on the embedded store and on
 # a real DynamoDB-compatible server (moto), and the end-to-end tests against local-dev
-# on both stores. Needs only cargo and python3; installs moto into target/test-venv.
+# on both stores, then the three Lambdas under `cargo lambda watch`. Needs only cargo and
+# python3; installs moto and cargo-lambda into target/test-venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,3 +40,6 @@ cargo test --workspace --locked
 
 echo "== end-to-end tests again, local-dev on the DynamoDB store"
 MEM0_E2E_STORE=dynamodb DYNAMODB_ENDPOINT="$endpoint" cargo test --locked -p e2e
+
+echo "== the three Lambdas under cargo lambda watch"
+bash tests/lambda-watch.sh "$endpoint"
