@@ -735,6 +735,7 @@ async fn unknown_routes_404_and_wrong_methods_405() {
         (Method::GET, "/auth/login", "POST"),
         (Method::GET, "/auth/signup/individual", "POST"),
         (Method::POST, "/auth/me", "GET"),
+        (Method::GET, "/auth/logout", "POST"),
         (Method::PUT, "/contexts", "GET, POST"),
         (Method::PATCH, "/contexts/x", "GET, DELETE"),
         (Method::PUT, "/contexts/x/memories", "GET, POST"),
@@ -870,4 +871,41 @@ async fn pages_are_served_with_security_headers() {
         .await;
     assert_eq!(script.status, StatusCode::OK);
     assert!(script.body.as_str().unwrap().contains("mem0_token"));
+}
+
+#[tokio::test]
+async fn a_logged_out_token_is_refused_everywhere_and_other_tokens_still_work() {
+    let server = Server::start();
+    let (email, first) = server.new_user().await;
+    let second = server
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    let second = second.expect(StatusCode::OK)["user"]["jwt_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let logout = server.post("/auth/logout", Some(&first), json!({})).await;
+    assert_eq!(logout.expect(StatusCode::OK)["success"], true);
+    for path in ["/contexts", "/auth/me"] {
+        let reply = server.get(path, &first).await;
+        reply.expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
+        assert_eq!(reply.headers["www-authenticate"], "Bearer");
+    }
+    server
+        .post("/auth/logout", Some(&first), json!({}))
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
+    server
+        .get("/contexts", &second)
+        .await
+        .expect(StatusCode::OK);
+    server
+        .call(Method::POST, "/auth/logout", None, None)
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
 }

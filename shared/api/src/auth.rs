@@ -11,6 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::request::{Request, bearer_token, client_addr, json_body};
 use crate::response::{Response, json};
 use crate::{App, password};
+use claims::Claims;
 
 #[derive(Deserialize)]
 struct SignupUser {
@@ -197,7 +198,7 @@ pub async fn login(app: &App, request: Request) -> ApiResult<Response> {
 }
 
 pub async fn me(app: &App, request: Request) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request)?;
+    let viewer = app.authenticate(&request).await?;
     // A token outliving its account (deleted since) is no longer any good.
     let user = app
         .store
@@ -217,15 +218,34 @@ fn rate_limited(app: &App, window: Window) -> ApiError {
     }
 }
 
-/// The bearer token's holder, or 401.
-pub(crate) fn viewer_from(app: &App, request: &Request) -> ApiResult<Viewer> {
+/// The bearer token's verified claims, or 401: also for tokens revoked by logout.
+pub(crate) async fn verified_claims(app: &App, request: &Request) -> ApiResult<Claims> {
     let token = bearer_token(request).ok_or(ApiError::Unauthorized)?;
     let claims = app.tokens.verify(token).map_err(|error| {
         tracing::info!(%error, "token refused");
         ApiError::Unauthorized
     })?;
-    Ok(Viewer {
+    if app.store.is_token_revoked(&claims.jti).await? {
+        tracing::info!(user_id = claims.user_id, "revoked token refused");
+        return Err(ApiError::Unauthorized);
+    }
+    Ok(claims)
+}
+
+pub(crate) fn viewer_of(claims: &Claims) -> Viewer {
+    Viewer {
         user_id: store::UserId(claims.user_id),
         organization_id: claims.organization_id.map(store::OrganizationId),
-    })
+    }
+}
+
+/// Revokes the token the request carries; every later use of it is 401.
+pub async fn logout(app: &App, request: Request) -> ApiResult<Response> {
+    let claims = verified_claims(app, &request).await?;
+    let expires_at = i64::try_from(claims.exp).unwrap_or(i64::MAX);
+    app.store.revoke_token(&claims.jti, expires_at).await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({"success": true, "message": "Logged out. This token no longer works."}),
+    ))
 }

@@ -81,7 +81,7 @@ fn rfc3339(at: OffsetDateTime) -> String {
 }
 
 pub async fn list(app: &App, request: Request) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request)?;
+    let viewer = app.authenticate(&request).await?;
     let contexts = app.store.list_contexts(&viewer).await?;
     let views: Vec<ContextView> = contexts.iter().map(ContextView::from).collect();
     Ok(json(
@@ -91,7 +91,7 @@ pub async fn list(app: &App, request: Request) -> ApiResult<Response> {
 }
 
 pub async fn create(app: &App, request: Request) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request)?;
+    let viewer = app.authenticate(&request).await?;
     let body: CreateContext = json_body(&request)?;
     let name = ContextName::parse(&body.name).map_err(|e| ApiError::invalid(e.0))?;
     let description = body.description.unwrap_or_default().trim().to_owned();
@@ -127,7 +127,7 @@ pub async fn create(app: &App, request: Request) -> ApiResult<Response> {
 }
 
 pub async fn get(app: &App, request: Request, name: &str) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request)?;
+    let viewer = app.authenticate(&request).await?;
     let context = find(app, &viewer, name).await?;
     Ok(json(
         StatusCode::OK,
@@ -136,7 +136,7 @@ pub async fn get(app: &App, request: Request, name: &str) -> ApiResult<Response>
 }
 
 pub async fn delete(app: &App, request: Request, name: &str) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request)?;
+    let viewer = app.authenticate(&request).await?;
     let context = find(app, &viewer, name).await?;
     if context.owner_id != viewer.user_id {
         return Err(ApiError::Forbidden(
@@ -148,7 +148,7 @@ pub async fn delete(app: &App, request: Request, name: &str) -> ApiResult<Respon
 }
 
 pub async fn add_memory(app: &App, request: Request, name: &str) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request)?;
+    let viewer = app.authenticate(&request).await?;
     let body: AddMemory = json_body(&request)?;
     let memory = parse_memory(body)?;
     let context = find(app, &viewer, name).await?;
@@ -242,7 +242,7 @@ fn parse_limit(raw: Option<String>) -> ApiResult<usize> {
 }
 
 pub async fn list_memories(app: &App, request: Request, name: &str) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request)?;
+    let viewer = app.authenticate(&request).await?;
     let limit = parse_limit(query_param(&request, "limit"))?;
     let cursor = query_param(&request, "cursor")
         .filter(|raw| !raw.is_empty())
@@ -297,7 +297,7 @@ pub async fn delete_memory(
     name: &str,
     id: &str,
 ) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request)?;
+    let viewer = app.authenticate(&request).await?;
     let context = find(app, &viewer, name).await?;
     let id = MemoryId::parse(id).map_err(|_| ApiError::NotFound)?;
     app.store.delete_memory(&context, &id).await?;

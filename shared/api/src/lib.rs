@@ -44,8 +44,11 @@ impl App {
         OffsetDateTime::now_utc()
     }
 
-    fn authenticate(&self, request: &Request) -> ApiResult<Viewer> {
-        auth::viewer_from(self, request)
+    /// Who the request's bearer token speaks for, or 401.
+    async fn authenticate(&self, request: &Request) -> ApiResult<Viewer> {
+        auth::verified_claims(self, request)
+            .await
+            .map(|claims| auth::viewer_of(&claims))
     }
 
     fn issue_token(&self, user: &User) -> ApiResult<String> {

@@ -25,7 +25,7 @@ pub trait RouteGroup: Copy + Send + Sync + 'static {
 /// `POST /auth/signup/individual`, `POST /auth/signup/organization`
 #[derive(Debug, Clone, Copy)]
 pub struct Signup;
-/// `POST /auth/login`, `GET /auth/me`
+/// `POST /auth/login`, `GET /auth/me`, `POST /auth/logout`
 #[derive(Debug, Clone, Copy)]
 pub struct Login;
 /// `/contexts/**`
@@ -96,6 +96,10 @@ impl RouteGroup for Login {
             ["auth", "me"] => {
                 allowed(&request, GET)?;
                 auth::me(app, request).await
+            }
+            ["auth", "logout"] => {
+                allowed(&request, POST)?;
+                auth::logout(app, request).await
             }
             _ => Err(ApiError::NotFound),
         }

@@ -44,6 +44,12 @@ impl Store for UnreachableStore {
     async fn clear_hits(&self, _: &str, _: Window) -> StoreResult<()> {
         down()
     }
+    async fn revoke_token(&self, _: &str, _: i64) -> StoreResult<()> {
+        down()
+    }
+    async fn is_token_revoked(&self, _: &str) -> StoreResult<bool> {
+        down()
+    }
     async fn create_context(&self, _: &Viewer, _: NewContext) -> StoreResult<Context> {
         down()
     }
@@ -114,6 +120,7 @@ async fn every_route_answers_503_without_the_cause_when_the_store_is_down() {
             r#"{"email":"a@example.com","password":"whatever it is"}"#,
         ),
         ("GET", "/auth/me", ""),
+        ("POST", "/auth/logout", ""),
         ("GET", "/contexts", ""),
         ("POST", "/contexts", r#"{"name":"x"}"#),
         ("GET", "/contexts/x", ""),

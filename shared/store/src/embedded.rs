@@ -35,7 +35,8 @@ const TIMESTAMP: &[BorrowedFormatItem<'_>] =
 
 /// Schema upgrades, one per version (`PRAGMA user_version`). Append; never edit one
 /// that has shipped, since existing files have already run it.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE organizations (
         id          INTEGER PRIMARY KEY AUTOINCREMENT,
         name        TEXT NOT NULL,
@@ -88,7 +89,15 @@ const MIGRATIONS: &[&str] = &[r#"
         PRIMARY KEY (key, window_start)
     ) WITHOUT ROWID;
     CREATE INDEX rate_hits_by_end ON rate_hits (window_end);
-"#];
+"#,
+    r#"
+    CREATE TABLE revoked_tokens (
+        token_id    TEXT PRIMARY KEY,
+        expires_at  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
+"#,
+];
 
 const USER_COLUMNS: &str = "id, email, name, account_type, role, organization_id, \
                             email_verified, created_at, password_hash";
@@ -484,6 +493,41 @@ impl Store for EmbeddedStore {
                     params![key, window.start],
                 )
                 .map(drop)
+                .map_err(StoreError::unavailable)
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, token_id: &str, expires_at: i64) -> StoreResult<()> {
+        let token_id = token_id.to_owned();
+        self.write(move |transaction| {
+            // Expired tokens fail verification anyway; their records can go.
+            transaction
+                .execute(
+                    "DELETE FROM revoked_tokens WHERE expires_at < ?1",
+                    params![OffsetDateTime::now_utc().unix_timestamp()],
+                )
+                .map_err(StoreError::unavailable)?;
+            transaction
+                .execute(
+                    "INSERT OR IGNORE INTO revoked_tokens (token_id, expires_at) VALUES (?1, ?2)",
+                    params![token_id, expires_at],
+                )
+                .map_err(StoreError::unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn is_token_revoked(&self, token_id: &str) -> StoreResult<bool> {
+        let token_id = token_id.to_owned();
+        self.run(move |connection| {
+            connection
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE token_id = ?1)",
+                    params![token_id],
+                    |row| row.get(0),
+                )
                 .map_err(StoreError::unavailable)
         })
         .await

@@ -86,6 +86,14 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets the window's count for `key` (e.g. after a successful login).
     async fn clear_hits(&self, key: &str, window: Window) -> StoreResult<()>;
 
+    /// Refuses the token with this id (its `jti`) from now on. The record may be
+    /// forgotten after `expires_at` (Unix seconds), when the token is dead anyway.
+    /// Revoking twice is fine.
+    async fn revoke_token(&self, token_id: &str, expires_at: i64) -> StoreResult<()>;
+
+    /// Whether the token with this id has been revoked.
+    async fn is_token_revoked(&self, token_id: &str) -> StoreResult<bool>;
+
     /// Creates a context owned by `viewer`. `Conflict` when the owner already has one
     /// with this name.
     async fn create_context(&self, viewer: &Viewer, context: NewContext) -> StoreResult<Context>;

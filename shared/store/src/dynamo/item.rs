@@ -57,6 +57,12 @@ pub(super) fn rate_key(rate_key: &str, window_start: i64) -> Item {
     key(format!("RATE#{rate_key}"), window_start.to_string())
 }
 
+/// A revoked access token; it carries the TTL attribute so DynamoDB forgets it once
+/// the token has expired.
+pub(super) fn revoked_token_key(token_id: &str) -> Item {
+    key(format!("REVOKED#{token_id}"), "REVOKED".to_owned())
+}
+
 pub(super) fn context_key(owner: UserId, name: &ContextName) -> Item {
     key(owner_partition(owner), format!("{CONTEXT_PREFIX}{name}"))
 }

@@ -14,6 +14,7 @@
 //! | context | `USER#<owner_id>` | `CTX#<name>` | `context_id`, `owner_id`, `organization_id`?, `name`, `description`, `visibility`, `created_at`, `memory_count`; shared ones also `GSI1PK = ORG#<org_id>`, `GSI1SK = CTX#<name>#<owner_id>` |
 //! | memory | `CTX#<context_id>` | `MEM#<memory_id>` | `text`, `tags` (list of strings), `created_at` |
 //! | rate counter | `RATE#<key>` | `<window start>` | `hits`, `expires_at` |
+//! | revoked token | `REVOKED#<jti>` | `REVOKED` | `expires_at` (the token's `exp`) |
 //!
 //! Why it holds under concurrency:
 //! - Ids come from `ADD next_id 1` on the sequence item: atomic; an id burned by a
@@ -53,8 +54,8 @@ use self::calls::{Transaction, delete_all, transact, unavailable};
 use self::item::{
     CONTEXT_PREFIX, Item, MEMORY_PREFIX, Read, context_from, context_item, context_key, email_key,
     memories_partition, memory_from, memory_item, memory_key, n, organization_key,
-    organization_partition, owner_partition, rate_expiry, rate_key, s, sequence_key, timestamp,
-    user_from, user_item, user_key,
+    organization_partition, owner_partition, rate_expiry, rate_key, revoked_token_key, s,
+    sequence_key, timestamp, user_from, user_item, user_key,
 };
 use self::schema::{GSI1, TABLE_KEY, TTL_ATTRIBUTE};
 use crate::{
@@ -494,6 +495,23 @@ impl Store for DynamoStore {
             .await
             .map_err(|e| unavailable("DeleteItem", e))?;
         Ok(())
+    }
+
+    async fn revoke_token(&self, token_id: &str, expires_at: i64) -> StoreResult<()> {
+        let mut item = revoked_token_key(token_id);
+        item.insert(TTL_ATTRIBUTE.to_owned(), n(expires_at));
+        self.client
+            .put_item()
+            .table_name(self.table.as_ref())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| unavailable("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn is_token_revoked(&self, token_id: &str) -> StoreResult<bool> {
+        Ok(self.get(revoked_token_key(token_id)).await?.is_some())
     }
 
     async fn create_context(&self, viewer: &Viewer, context: NewContext) -> StoreResult<Context> {

@@ -48,6 +48,7 @@ macro_rules! suite {
             tags_text_and_created_at_round_trip,
             hits_are_counted_per_key_and_per_window,
             concurrent_hits_are_all_counted,
+            revoked_tokens_stay_revoked_and_others_do_not,
         );
     };
     (@tests $make:expr; $($behaviour:ident),+ $(,)?) => {
@@ -991,4 +992,21 @@ pub async fn concurrent_hits_are_all_counted(store: Arc<dyn Store>) {
         "each hit sees its own count"
     );
     assert_eq!(store.hits(&key, window).await.expect("hits"), 20);
+}
+
+pub async fn revoked_tokens_stay_revoked_and_others_do_not(store: Arc<dyn Store>) {
+    let revoked = ulid::Ulid::new().to_string();
+    let other = ulid::Ulid::new().to_string();
+    let expires_at = OffsetDateTime::now_utc().unix_timestamp() + 3600;
+    assert!(!store.is_token_revoked(&revoked).await.expect("lookup"));
+    store
+        .revoke_token(&revoked, expires_at)
+        .await
+        .expect("revoke");
+    store
+        .revoke_token(&revoked, expires_at)
+        .await
+        .expect("revoking twice is fine");
+    assert!(store.is_token_revoked(&revoked).await.expect("lookup"));
+    assert!(!store.is_token_revoked(&other).await.expect("lookup"));
 }
