@@ -1,5 +1,6 @@
-//! `/auth/signup/*`, `/auth/login`, `/auth/me`.
+//! `/auth/signup/*`, `/auth/login`, `/auth/me`, `/auth/logout`.
 
+use claims::Claims;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use store::{
@@ -11,7 +12,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::request::{Request, bearer_token, client_addr, json_body};
 use crate::response::{Response, json};
 use crate::{App, password};
-use claims::Claims;
 
 #[derive(Deserialize)]
 struct SignupUser {
