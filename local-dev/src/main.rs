@@ -9,9 +9,10 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get_service;
 use clap::{Parser, ValueEnum};
 use store::Store;
 use store::dynamo::{DynamoConfig, DynamoStore};
@@ -123,11 +124,13 @@ async fn open_store(args: &Args) -> Result<Arc<dyn Store>, Box<dyn std::error::E
 }
 
 fn router(app: Arc<api::App>, static_dir: &Path) -> Router {
-    let page = |file: &str| ServeFile::new(static_dir.join(file));
+    let page = |file: &str| {
+        get_service(ServeFile::new(static_dir.join(file))).fallback(page_method_not_allowed)
+    };
     let pages = Router::new()
-        .route_service("/", page("signup.html"))
-        .route_service("/login", page("login.html"))
-        .route_service("/dashboard", page("dashboard.html"))
+        .route("/", page("signup.html"))
+        .route("/login", page("login.html"))
+        .route("/dashboard", page("dashboard.html"))
         .nest_service("/static", ServeDir::new(static_dir))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -168,6 +171,11 @@ async fn api_route(
         .insert(api::ClientAddr(peer.ip().to_string()));
     let response = api::handle(&app, api::All, Request::from_parts(parts, body)).await;
     into_axum(response)
+}
+
+/// Pages answer GET (and HEAD); other methods get the API's JSON 405.
+async fn page_method_not_allowed() -> Response {
+    into_axum(api::ApiError::MethodNotAllowed(&[Method::GET]).into_response())
 }
 
 fn into_axum(response: api::Response) -> Response {

@@ -866,6 +866,11 @@ async fn pages_are_served_with_security_headers() {
             "{path} loads nothing from elsewhere"
         );
     }
+    for path in ["/", "/login", "/dashboard"] {
+        let reply = server.raw(server.request(Method::POST, path)).await;
+        reply.expect_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+        assert_eq!(reply.headers["allow"], "GET");
+    }
     let script = server
         .raw(server.request(Method::GET, "/static/app.js"))
         .await;
