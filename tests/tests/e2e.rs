@@ -458,34 +458,47 @@ async fn contexts_can_be_created_listed_fetched_and_deleted() {
         .post("/contexts", Some(&token), json!({"name": "my-project"}))
         .await
         .expect_error(StatusCode::CONFLICT, "conflict");
-    for bad in [
-        json!({"name": "has space"}),
-        json!({"name": ""}),
-        json!({"name": "x".repeat(65)}),
-        json!({"name": 5}),
-    ] {
-        server
-            .post("/contexts", Some(&token), bad)
-            .await
-            .expect_error(StatusCode::BAD_REQUEST, "invalid_request");
-    }
-    server
-        .post(
-            "/contexts",
-            Some(&token),
+    for (body, status, code) in [
+        (
+            json!({"name": "has space"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"name": ""}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"name": "x".repeat(65)}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"name": 5}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"name": ".."}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
             json!({"name": "ok", "visibility": "public"}),
-        )
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_request");
-    // An individual has no organization to share with.
-    server
-        .post(
-            "/contexts",
-            Some(&token),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        // An individual has no organization to share with.
+        (
             json!({"name": "ok", "visibility": "organization"}),
-        )
-        .await
-        .expect_error(StatusCode::FORBIDDEN, "forbidden");
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+    ] {
+        let reply = server.post("/contexts", Some(&token), body).await;
+        reply.expect_error(status, code);
+    }
 
     server
         .post("/contexts", Some(&token), json!({"name": "a.second_one"}))
