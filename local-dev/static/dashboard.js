@@ -26,6 +26,12 @@
     window.location.replace('/login');
   }
 
+  /** Revokes the token on the server (best effort: leaving must never be blocked), then leaves. */
+  function onLogout() {
+    $('logout').disabled = true;
+    M.api('/auth/logout', { method: 'POST', token: state.token }).then(goToLogin, goToLogin);
+  }
+
   /** Authenticated call; a 401 ends the session. Resolves to null in that case. */
   function call(path, method, body) {
     return M.api(path, { method: method || 'GET', body: body, token: state.token }).then(function (result) {
@@ -471,7 +477,7 @@
   /* ---------- start ---------- */
 
   function bindEvents() {
-    $('logout').addEventListener('click', goToLogin);
+    $('logout').addEventListener('click', onLogout);
     $('new-context-form').addEventListener('submit', onCreateContext);
     $('memory-form').addEventListener('submit', onAddMemory);
     $('search-form').addEventListener('submit', onSearch);
