@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -62,17 +63,32 @@ struct Args {
     static_dir: PathBuf,
 }
 
+type StartError = Box<dyn std::error::Error>;
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
+    match serve(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("local-dev: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
-    std::fs::create_dir_all(&args.data_dir)?;
+async fn serve(args: Args) -> Result<(), StartError> {
+    std::fs::create_dir_all(&args.data_dir).map_err(|error| {
+        format!(
+            "cannot create the data directory {}: {error}",
+            args.data_dir.display()
+        )
+    })?;
     let secret = secret::load_or_create(&args.data_dir.join("jwt-secret"))?;
     let tokens = claims::TokenKeys::new(
         &secret,
@@ -88,7 +104,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let app = Arc::new(api::App::new(store, tokens, limits));
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .map_err(|error| {
+            format!(
+                "cannot listen on 127.0.0.1:{}: {error} (pick another with --port)",
+                args.port
+            )
+        })?;
     let address = listener.local_addr()?;
     // Tests and scripts wait for this exact line.
     println!("mem0 local-dev listening on http://{address}");
@@ -103,7 +126,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn open_store(args: &Args) -> Result<Arc<dyn Store>, Box<dyn std::error::Error>> {
+async fn open_store(args: &Args) -> Result<Arc<dyn Store>, StartError> {
     Ok(match args.store {
         StoreKind::Embedded => {
             let path = args.data_dir.join("mem0.sqlite3");
