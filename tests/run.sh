@@ -39,7 +39,8 @@ echo "== unit, conformance and end-to-end tests (embedded store for local-dev)"
 cargo test --workspace --locked
 
 echo "== end-to-end tests again, local-dev on the DynamoDB store"
-MEM0_E2E_STORE=dynamodb DYNAMODB_ENDPOINT="$endpoint" cargo test --locked -p e2e
+# --workspace keeps the feature set of the build above, so nothing is compiled again.
+MEM0_E2E_STORE=dynamodb DYNAMODB_ENDPOINT="$endpoint" cargo test --workspace --locked --test e2e
 
 echo "== the three Lambdas under cargo lambda watch"
 bash tests/lambda-watch.sh "$endpoint"
