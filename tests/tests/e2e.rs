@@ -48,13 +48,7 @@ async fn seed_flow_signup_login_then_list_contexts_with_the_token() {
     assert_eq!(user["role"], "user");
     assert_eq!(user["email_verified"], false);
 
-    let login = server
-        .post(
-            "/auth/login",
-            None,
-            json!({"email": email, "password": PASSWORD}),
-        )
-        .await;
+    let login = server.login(&email).await;
     let body = login.expect(StatusCode::OK);
     assert_eq!(sorted_keys(body), ["message", "success", "user"]);
     assert_eq!(body["message"], "Login successful");
@@ -127,13 +121,7 @@ async fn organization_signup_makes_an_admin_with_an_organization() {
         organization_id
     );
 
-    let login = server
-        .post(
-            "/auth/login",
-            None,
-            json!({"email": email, "password": PASSWORD}),
-        )
-        .await;
+    let login = server.login(&email).await;
     let token = login.expect(StatusCode::OK)["user"]["jwt_token"]
         .as_str()
         .unwrap()
@@ -181,13 +169,7 @@ async fn emails_are_trimmed_and_case_insensitive() {
         )
         .await
         .expect(StatusCode::CREATED);
-    let login = server
-        .post(
-            "/auth/login",
-            None,
-            json!({"email": email, "password": PASSWORD}),
-        )
-        .await;
+    let login = server.login(&email).await;
     assert_eq!(login.expect(StatusCode::OK)["user"]["email"], email);
     let again = server
         .post(
@@ -311,13 +293,7 @@ async fn repeated_failed_logins_are_rate_limited_with_retry_after() {
             .expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
     }
     // Locked now, even with the right password; other accounts are unaffected.
-    let locked = server
-        .post(
-            "/auth/login",
-            None,
-            json!({"email": email, "password": PASSWORD}),
-        )
-        .await;
+    let locked = server.login(&email).await;
     locked.expect_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     let retry_after: u64 = locked.headers["retry-after"]
         .to_str()
@@ -329,14 +305,7 @@ async fn repeated_failed_logins_are_rate_limited_with_retry_after() {
         "retry-after {retry_after}"
     );
     let (other, _) = server.new_user().await;
-    server
-        .post(
-            "/auth/login",
-            None,
-            json!({"email": other, "password": PASSWORD}),
-        )
-        .await
-        .expect(StatusCode::OK);
+    server.login(&other).await.expect(StatusCode::OK);
 }
 
 #[tokio::test]
@@ -838,14 +807,7 @@ async fn accounts_tokens_and_memories_survive_a_restart() {
         memories.expect(StatusCode::OK)["memories"][0]["text"],
         "still here"
     );
-    server
-        .post(
-            "/auth/login",
-            None,
-            json!({"email": email, "password": PASSWORD}),
-        )
-        .await
-        .expect(StatusCode::OK);
+    server.login(&email).await.expect(StatusCode::OK);
 }
 
 #[tokio::test]
@@ -895,13 +857,7 @@ async fn pages_are_served_with_security_headers() {
 async fn a_logged_out_token_is_refused_everywhere_and_other_tokens_still_work() {
     let server = Server::start();
     let (email, first) = server.new_user().await;
-    let second = server
-        .post(
-            "/auth/login",
-            None,
-            json!({"email": email, "password": PASSWORD}),
-        )
-        .await;
+    let second = server.login(&email).await;
     let second = second.expect(StatusCode::OK)["user"]["jwt_token"]
         .as_str()
         .unwrap()

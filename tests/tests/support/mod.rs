@@ -146,6 +146,16 @@ impl Server {
         self.call(Method::DELETE, path, Some(token), None).await
     }
 
+    /// Logs in with the password every test account uses.
+    pub async fn login(&self, email: &str) -> Reply {
+        self.post(
+            "/auth/login",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await
+    }
+
     /// Signs up a fresh individual and returns (email, token).
     pub async fn new_user(&self) -> (String, String) {
         let email = unique_email();
