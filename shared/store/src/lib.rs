@@ -8,11 +8,13 @@ pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod search;
+pub mod usage;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 pub use domain::*;
+pub use usage::Usage;
 
 /// Largest page `list_memories` returns; callers ask for at most this many.
 pub const MAX_PAGE: usize = 100;

@@ -299,3 +299,25 @@ async fn a_page_ends_exactly_when_no_more_memories_follow() {
     assert_eq!(second.memories.len(), 2);
     assert_eq!(second.next, None, "exactly `limit` were left");
 }
+
+#[tokio::test]
+async fn calls_report_the_request_units_they_consumed() {
+    let store = fresh_dynamo_store().await;
+    let email = Email::parse("units@example.com").unwrap();
+    let (found, read) = store::usage::measure(store.credentials(&email)).await;
+    assert!(found.expect("credentials").is_none());
+    assert!(
+        read.read_units > 0.0,
+        "a GetItem reports read units: {read:?}"
+    );
+    assert_eq!(read.write_units, 0.0);
+
+    let (revoked, write) =
+        store::usage::measure(store.revoke_token("jti-units", 4_102_444_800)).await;
+    revoked.expect("revoke");
+    assert!(
+        write.write_units > 0.0,
+        "a PutItem reports write units: {write:?}"
+    );
+    assert_eq!(write.read_units, 0.0);
+}

@@ -6,10 +6,15 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{DeleteRequest, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    ConsumedCapacity, DeleteRequest, ReturnConsumedCapacity, TransactWriteItem, WriteRequest,
+};
 
 use super::item::Item;
-use crate::{StoreError, StoreResult};
+use crate::{StoreError, StoreResult, usage};
+
+/// Every call asks what it cost, so that each request can report its request units.
+pub(super) const TOTAL: ReturnConsumedCapacity = ReturnConsumedCapacity::Total;
 
 /// DynamoDB's limit on the requests of one `BatchWriteItem`.
 pub(super) const BATCH_WRITE_LIMIT: usize = 25;
@@ -24,6 +29,20 @@ pub(super) fn unavailable(operation: &str, error: impl std::error::Error) -> Sto
         "DynamoDB {operation} failed: {}",
         DisplayErrorContext(error)
     ))
+}
+
+/// Records the read request units DynamoDB reports for a call.
+pub(super) fn charged_reads(capacity: Option<&ConsumedCapacity>) {
+    if let Some(units) = capacity.and_then(ConsumedCapacity::capacity_units) {
+        usage::record(units, 0.0);
+    }
+}
+
+/// Records the write request units DynamoDB reports for a call.
+pub(super) fn charged_writes(capacity: Option<&ConsumedCapacity>) {
+    if let Some(units) = capacity.and_then(ConsumedCapacity::capacity_units) {
+        usage::record(0.0, units);
+    }
 }
 
 /// Short, growing pauses between retries: 20 ms, 40 ms, 80 ms, ...
@@ -63,10 +82,17 @@ pub(super) async fn transact(
         let error = match client
             .transact_write_items()
             .set_transact_items(Some(items.clone()))
+            .return_consumed_capacity(TOTAL)
             .send()
             .await
         {
-            Ok(_) => return Ok(Transaction::Committed),
+            Ok(output) => {
+                output
+                    .consumed_capacity()
+                    .iter()
+                    .for_each(|c| charged_writes(Some(c)));
+                return Ok(Transaction::Committed);
+            }
             Err(error) => error,
         };
         if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
@@ -130,10 +156,15 @@ async fn delete_batch(client: &Client, table: &str, mut requests: Vec<WriteReque
         match client
             .batch_write_item()
             .request_items(table, requests.clone())
+            .return_consumed_capacity(TOTAL)
             .send()
             .await
         {
             Ok(output) => {
+                output
+                    .consumed_capacity()
+                    .iter()
+                    .for_each(|c| charged_writes(Some(c)));
                 requests = output
                     .unprocessed_items
                     .and_then(|mut unprocessed| unprocessed.remove(table))

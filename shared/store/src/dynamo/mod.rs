@@ -50,7 +50,9 @@ use aws_sdk_dynamodb::types::{
 use aws_smithy_http_client::tls;
 use time::OffsetDateTime;
 
-use self::calls::{Transaction, delete_all, transact, unavailable};
+use self::calls::{
+    TOTAL, Transaction, charged_reads, charged_writes, delete_all, transact, unavailable,
+};
 use self::item::{
     CONTEXT_PREFIX, Item, MEMORY_PREFIX, Read, context_from, context_item, context_key, email_key,
     memories_partition, memory_from, memory_item, memory_key, n, organization_key,
@@ -224,9 +226,13 @@ impl DynamoStore {
             .table_name(self.table.as_ref())
             .set_key(Some(key))
             .consistent_read(true)
+            .return_consumed_capacity(TOTAL)
             .send()
             .await
-            .map(|output| output.item)
+            .map(|output| {
+                charged_reads(output.consumed_capacity.as_ref());
+                output.item
+            })
             .map_err(|e| unavailable("GetItem", e))
     }
 
@@ -240,9 +246,11 @@ impl DynamoStore {
             .update_expression("ADD next_id :one")
             .expression_attribute_values(":one", n(1))
             .return_values(ReturnValue::UpdatedNew)
+            .return_consumed_capacity(TOTAL)
             .send()
             .await
             .map_err(|e| unavailable("UpdateItem", e))?;
+        charged_writes(output.consumed_capacity.as_ref());
         Read::new("id sequence", &output.attributes.unwrap_or_default()).n("next_id")
     }
 
@@ -251,14 +259,15 @@ impl DynamoStore {
         &self,
         query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
     ) -> StoreResult<Vec<Item>> {
-        let mut pages = query.into_paginator().send();
+        let mut pages = query
+            .return_consumed_capacity(TOTAL)
+            .into_paginator()
+            .send();
         let mut items = Vec::new();
         while let Some(page) = pages.next().await {
-            items.extend(
-                page.map_err(|e| unavailable("Query", e))?
-                    .items
-                    .unwrap_or_default(),
-            );
+            let page = page.map_err(|e| unavailable("Query", e))?;
+            charged_reads(page.consumed_capacity.as_ref());
+            items.extend(page.items.unwrap_or_default());
         }
         Ok(items)
     }
@@ -470,9 +479,11 @@ impl Store for DynamoStore {
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":expires_at", expires_at)
             .return_values(ReturnValue::UpdatedNew)
+            .return_consumed_capacity(TOTAL)
             .send()
             .await
             .map_err(|e| unavailable("UpdateItem", e))?;
+        charged_writes(output.consumed_capacity.as_ref());
         let hits: u64 =
             Read::new("rate counter", &output.attributes.unwrap_or_default()).n("hits")?;
         Ok(u32::try_from(hits).unwrap_or(u32::MAX))
@@ -487,26 +498,32 @@ impl Store for DynamoStore {
     }
 
     async fn clear_hits(&self, key: &str, window: Window) -> StoreResult<()> {
-        self.client
+        let output = self
+            .client
             .delete_item()
             .table_name(self.table.as_ref())
             .set_key(Some(rate_key(key, window.start)))
+            .return_consumed_capacity(TOTAL)
             .send()
             .await
             .map_err(|e| unavailable("DeleteItem", e))?;
+        charged_writes(output.consumed_capacity.as_ref());
         Ok(())
     }
 
     async fn revoke_token(&self, token_id: &str, expires_at: i64) -> StoreResult<()> {
         let mut item = revoked_token_key(token_id);
         item.insert(TTL_ATTRIBUTE.to_owned(), n(expires_at));
-        self.client
+        let output = self
+            .client
             .put_item()
             .table_name(self.table.as_ref())
             .set_item(Some(item))
+            .return_consumed_capacity(TOTAL)
             .send()
             .await
             .map_err(|e| unavailable("PutItem", e))?;
+        charged_writes(output.consumed_capacity.as_ref());
         Ok(())
     }
 
@@ -522,10 +539,14 @@ impl Store for DynamoStore {
             .table_name(self.table.as_ref())
             .set_item(Some(context_item(&created)?))
             .condition_expression("attribute_not_exists(SK)")
+            .return_consumed_capacity(TOTAL)
             .send()
             .await;
         match put {
-            Ok(_) => Ok(created),
+            Ok(output) => {
+                charged_writes(output.consumed_capacity.as_ref());
+                Ok(created)
+            }
             Err(e)
                 if matches!(
                     e.as_service_error(),
@@ -578,10 +599,11 @@ impl Store for DynamoStore {
             .set_key(Some(context_key(context.owner_id, &context.name)))
             .condition_expression("context_id = :cid")
             .expression_attribute_values(":cid", s(&context.id))
+            .return_consumed_capacity(TOTAL)
             .send()
             .await;
         match deleted {
-            Ok(_) => {}
+            Ok(output) => charged_writes(output.consumed_capacity.as_ref()),
             Err(e)
                 if matches!(
                     e.as_service_error(),
@@ -642,9 +664,11 @@ impl Store for DynamoStore {
                 .scan_index_forward(false)
                 .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start)
+                .return_consumed_capacity(TOTAL)
                 .send()
                 .await
                 .map_err(|e| unavailable("Query", e))?;
+            charged_reads(output.consumed_capacity.as_ref());
             items.extend(output.items.unwrap_or_default());
             start = output.last_evaluated_key;
             if items.len() > limit || start.is_none() {

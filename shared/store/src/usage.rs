@@ -1,0 +1,73 @@
+//! The request units a piece of work consumed, as the store's backend reports them.
+//! Each request's log line carries them, so cost can be read off real traffic (see
+//! `infra/README.md`). Stores that are not metered (the embedded one) report none.
+
+use std::cell::Cell;
+use std::future::Future;
+
+/// DynamoDB read and write request units.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Usage {
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
+tokio::task_local! {
+    static USAGE: Cell<Usage>;
+}
+
+/// Runs `work` and returns its output with the units the store reported meanwhile.
+pub async fn measure<F: Future>(work: F) -> (F::Output, Usage) {
+    USAGE
+        .scope(Cell::new(Usage::default()), async {
+            let output = work.await;
+            (output, USAGE.with(Cell::get))
+        })
+        .await
+}
+
+/// Adds units to the surrounding [`measure`], if any; outside one it is a no-op.
+#[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
+pub(crate) fn record(read_units: f64, write_units: f64) {
+    // Err only means nobody is measuring this work.
+    let _ = USAGE.try_with(|usage| {
+        let mut total = usage.get();
+        total.read_units += read_units;
+        total.write_units += write_units;
+        usage.set(total);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn measure_adds_up_what_was_recorded_inside_it_only() {
+        record(9.0, 9.0);
+        let ((), usage) = measure(async {
+            record(0.5, 0.0);
+            tokio::task::yield_now().await;
+            record(1.0, 2.0);
+        })
+        .await;
+        assert_eq!(
+            usage,
+            Usage {
+                read_units: 1.5,
+                write_units: 2.0
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn separate_measurements_do_not_mix() {
+        let (first, second) = tokio::join!(
+            measure(async { record(1.0, 0.0) }),
+            measure(async { record(0.0, 3.0) })
+        );
+        assert_eq!(first.1.read_units, 1.0);
+        assert_eq!(first.1.write_units, 0.0);
+        assert_eq!(second.1.write_units, 3.0);
+    }
+}
