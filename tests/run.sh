@@ -44,3 +44,6 @@ MEM0_E2E_STORE=dynamodb DYNAMODB_ENDPOINT="$endpoint" cargo test --workspace --l
 
 echo "== the three Lambdas under cargo lambda watch"
 bash tests/lambda-watch.sh "$endpoint"
+
+echo "== web pages in headless chromium"
+bash tests/browser/run.sh

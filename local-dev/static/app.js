@@ -38,21 +38,24 @@
     }
   }
 
-  /** Stores the user object without its token under mem0_user. */
-  function saveUser(user) {
-    var copy = {};
-    Object.keys(user || {}).forEach(function (k) {
-      if (k !== 'jwt_token') copy[k] = user[k];
-    });
-    storageSet(KEYS.user, JSON.stringify(copy));
-  }
-
-  /** Stores a login/signup `user` (token + profile). Returns false if there is no token. */
+  /**
+   * Stores a login/signup `user` exactly as the seed guide says: mem0_token is
+   * user.jwt_token and mem0_user is the JSON of the whole user (token included).
+   * Returns false if there is no token or storage refused it.
+   */
   function saveSession(user) {
     if (!user || typeof user.jwt_token !== 'string' || !user.jwt_token) return false;
     if (!storageSet(KEYS.token, user.jwt_token)) return false;
-    saveUser(user);
-    return true;
+    return storageSet(KEYS.user, JSON.stringify(user));
+  }
+
+  /** Refreshes mem0_user from a profile (GET /auth/me has no jwt_token: keep the stored one). */
+  function saveProfile(profile) {
+    var user = {};
+    Object.keys(profile || {}).forEach(function (k) { user[k] = profile[k]; });
+    var token = getToken();
+    if (token) user.jwt_token = token;
+    storageSet(KEYS.user, JSON.stringify(user));
   }
 
   function clearSession() {
@@ -148,17 +151,28 @@
     return fallback || 'Something went wrong (HTTP ' + (result ? result.status : '?') + '). Please try again.';
   }
 
-  /** "Try again in 30 seconds." from a Retry-After header (seconds or HTTP date), or ''. */
-  function retryAfterText(headers) {
+  /** Seconds from a Retry-After header (seconds or HTTP date), or null. */
+  function retryAfterSeconds(headers) {
     var raw = headers && headers.get ? headers.get('Retry-After') : null;
-    if (!raw) return '';
+    if (!raw) return null;
     var seconds = /^\s*\d+\s*$/.test(raw)
       ? parseInt(raw, 10)
       : Math.ceil((Date.parse(raw) - Date.now()) / 1000);
-    if (!isFinite(seconds) || seconds <= 0) return 'Try again in a moment.';
+    return isFinite(seconds) ? Math.max(seconds, 0) : null;
+  }
+
+  /** "Try again in 30 seconds." / "Try again in 15 minutes." / "Try again in a moment." */
+  function retryText(seconds) {
+    if (seconds === null || seconds <= 0) return 'Try again in a moment.';
     if (seconds < 90) return 'Try again in ' + seconds + (seconds === 1 ? ' second.' : ' seconds.');
-    var minutes = Math.ceil(seconds / 60);
-    return 'Try again in ' + minutes + ' minutes.';
+    return 'Try again in ' + Math.ceil(seconds / 60) + ' minutes.';
+  }
+
+  /** A 429's sentence: what happened (ours) and when to retry (from Retry-After). */
+  function rateLimitMessage(result, what) {
+    var seconds = retryAfterSeconds(result.headers);
+    if (seconds === null) return errorMessage(result, what);
+    return what + ' ' + retryText(seconds);
   }
 
   /* ---------- DOM ---------- */
@@ -206,14 +220,15 @@
     target.hidden = empty;
   }
 
-  /** Inline error under a field: element `#<id>-error`, plus aria-invalid. */
+  /** Inline error (text or nodes) under a field: element `#<id>-error`, plus aria-invalid. */
   function setFieldError(input, message) {
     if (!input) return;
     var box = document.getElementById(input.id + '-error');
     if (message) input.setAttribute('aria-invalid', 'true');
     else input.removeAttribute('aria-invalid');
     if (box) {
-      box.textContent = message || '';
+      clear(box);
+      appendChild(box, message || null);
       box.hidden = !message;
     }
   }
@@ -224,31 +239,91 @@
     });
   }
 
+  /* ---------- validation (mirrors the server's parsing) ---------- */
+
+  var EMAIL_MAX = 254;
+
   /**
-   * Client-side check using the browser's constraint validation, shown inline.
-   * A field may carry data-invalid-message to replace the browser's wording.
-   * Returns true when valid; otherwise focuses the first invalid field.
+   * The server's Email::parse, as a sentence for the person, or '' when it would pass:
+   * trimmed and lower-cased, one '@', a local part of 1-64 characters without spaces,
+   * a domain of letters, digits, '-' and '.' with at least one inner dot.
    */
-  function validateForm(form) {
+  function emailProblem(raw) {
+    var email = String(raw || '').trim().toLowerCase();
+    var invalid = 'Enter a valid email address, like name@example.com.';
+    if (!email) return 'Enter your email address.';
+    if (new TextEncoder().encode(email).length > EMAIL_MAX) return invalid;
+    var at = email.lastIndexOf('@');
+    if (at < 0) return invalid;
+    var local = email.slice(0, at);
+    var domain = email.slice(at + 1);
+    var localOk = local.length > 0 && new TextEncoder().encode(local).length <= 64 &&
+      local.indexOf('@') < 0 && !/[\s\u0000-\u001f\u007f]/.test(local);
+    var domainOk = domain.indexOf('.') > 0 && domain.charAt(domain.length - 1) !== '.' &&
+      domain.indexOf('..') < 0 && /^[\p{L}\p{N}.-]+$/u.test(domain);
+    return localOk && domainOk ? '' : invalid;
+  }
+
+  /** The local part the server refuses inside a password (lower-cased, before the '@'). */
+  function emailLocalPart(raw) {
+    var email = String(raw || '').trim().toLowerCase();
+    return email.split('@')[0];
+  }
+
+  /**
+   * Why a field's value would be refused, or ''. Uses the browser's constraint checks,
+   * the field's data-rule ("email"), then the page's own check for that field id, if
+   * any (`checks`: id -> function(field) returning a sentence or '').
+   * data-missing-message / data-invalid-message replace the browser's wording.
+   */
+  function fieldProblem(field, checks) {
+    if (!field.willValidate) return '';
+    if (field.validity.valueMissing || (field.required && !field.value.trim())) {
+      return field.dataset.missingMessage || field.validationMessage || 'Fill in this field.';
+    }
+    if (field.dataset.rule === 'email') {
+      var emailIssue = emailProblem(field.value);
+      if (emailIssue) return emailIssue;
+    } else if (!field.checkValidity()) {
+      return field.dataset.invalidMessage || field.validationMessage;
+    }
+    var own = checks && checks[field.id];
+    return own ? own(field) : '';
+  }
+
+  /** Checks every field, shows the problems inline and focuses the first. True when valid. */
+  function validateForm(form, checks) {
     var first = null;
     Array.prototype.forEach.call(form.elements, function (field) {
       if (!field.id || !field.willValidate) return;
-      if (field.checkValidity()) { setFieldError(field, ''); return; }
-      var msg = field.validity.valueMissing
-        ? (field.dataset.missingMessage || field.validationMessage)
-        : (field.dataset.invalidMessage || field.validationMessage);
-      setFieldError(field, msg);
-      if (!first) first = field;
+      var problem = fieldProblem(field, checks);
+      setFieldError(field, problem);
+      if (problem && !first) first = field;
     });
     if (first) first.focus();
     return !first;
   }
 
-  /** Clears a field's inline error as soon as the user edits it. */
-  function clearErrorsOnInput(form) {
+  /**
+   * Live feedback: a field's error clears as soon as it is edited, and a field that
+   * was filled in is checked when focus leaves it (empty fields are left alone until
+   * submit, so tabbing through the form does not nag).
+   */
+  function liveValidation(form, checks) {
     form.addEventListener('input', function (event) {
       var t = event.target;
       if (t && t.id && t.getAttribute('aria-invalid') === 'true') setFieldError(t, '');
+    });
+    form.addEventListener('focusout', function (event) {
+      var t = event.target;
+      if (!t || !t.id || !t.willValidate || !t.value || t.type === 'radio' || t.type === 'checkbox') return;
+      // A shown error (maybe the server's, maybe with a link in it) stays until the field is edited.
+      if (t.getAttribute('aria-invalid') === 'true') return;
+      // Going to the submit button: submitting checks everything, and an error appearing
+      // now would move the button away from under the pointer.
+      var next = event.relatedTarget;
+      if (next && next.type === 'submit' && next.form === form) return;
+      setFieldError(t, fieldProblem(t, checks));
     });
   }
 
@@ -287,14 +362,16 @@
     return dateFormat ? dateFormat.format(d) : d.toLocaleString();
   }
 
-  /** "in 23 h 5 min" / "5 min ago"-style relative duration. */
-  function formatRelative(date) {
-    var diff = date.getTime() - Date.now();
-    var mins = Math.round(Math.abs(diff) / 60000);
-    var h = Math.floor(mins / 60);
-    var m = mins % 60;
-    var span = h ? h + ' h' + (m ? ' ' + m + ' min' : '') : m + ' min';
-    return diff >= 0 ? 'in ' + span : span + ' ago';
+  /** "23 h 05 min 09 s" / "4 min 09 s" / "9 s" for a duration in milliseconds. */
+  function formatCountdown(ms) {
+    var total = Math.max(0, Math.floor(ms / 1000));
+    var h = Math.floor(total / 3600);
+    var m = Math.floor((total % 3600) / 60);
+    var sec = total % 60;
+    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+    if (h) return h + ' h ' + pad(m) + ' min ' + pad(sec) + ' s';
+    if (m) return m + ' min ' + pad(sec) + ' s';
+    return sec + ' s';
   }
 
   function accountTypeLabel(type) {
@@ -348,7 +425,7 @@
     KEYS: KEYS,
     getToken: getToken,
     getUser: getUser,
-    saveUser: saveUser,
+    saveProfile: saveProfile,
     saveSession: saveSession,
     clearSession: clearSession,
     decodeJwt: decodeJwt,
@@ -356,18 +433,20 @@
     tokenIsLive: tokenIsLive,
     api: api,
     errorMessage: errorMessage,
-    retryAfterText: retryAfterText,
+    rateLimitMessage: rateLimitMessage,
     el: el,
     clear: clear,
     showMessage: showMessage,
     setFieldError: setFieldError,
     clearFieldErrors: clearFieldErrors,
     validateForm: validateForm,
-    clearErrorsOnInput: clearErrorsOnInput,
+    liveValidation: liveValidation,
+    emailProblem: emailProblem,
+    emailLocalPart: emailLocalPart,
     setBusy: setBusy,
     bindShowPassword: bindShowPassword,
     formatDate: formatDate,
-    formatRelative: formatRelative,
+    formatCountdown: formatCountdown,
     accountTypeLabel: accountTypeLabel,
     copyText: copyText,
     selectContents: selectContents

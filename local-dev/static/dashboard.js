@@ -16,27 +16,32 @@
     current: null,   // name of the open context
     query: '',       // active search
     cursor: null,    // next_cursor of the memory list
-    loadSeq: 0       // ignores responses for a context/query no longer shown
+    loadSeq: 0,      // ignores responses for a context/query no longer shown
+    leaving: false   // set once the page is on its way to /login
   };
 
   /* ---------- session ---------- */
 
-  function goToLogin() {
+  /** Leaves for the login page; `ended` says why (expired or refused token). */
+  function goToLogin(ended) {
+    state.leaving = true;
     M.clearSession();
-    window.location.replace('/login');
+    window.location.replace(ended ? '/login?session=ended' : '/login');
   }
 
   /** Revokes the token on the server (best effort: leaving must never be blocked), then leaves. */
   function onLogout() {
     $('logout').disabled = true;
-    M.api('/auth/logout', { method: 'POST', token: state.token }).then(goToLogin, goToLogin);
+    var leave = function () { goToLogin(false); };
+    M.api('/auth/logout', { method: 'POST', token: state.token }).then(leave, leave);
   }
 
   /** Authenticated call; a 401 ends the session. Resolves to null in that case. */
   function call(path, method, body) {
     return M.api(path, { method: method || 'GET', body: body, token: state.token }).then(function (result) {
+      if (state.leaving) return null;
       if (result.status === 401) {
-        goToLogin();
+        goToLogin(true);
         return null;
       }
       return result;
@@ -80,7 +85,7 @@
       if (!result) return;
       if (result.ok && result.body.user) {
         state.user = result.body.user;
-        M.saveUser(state.user);
+        M.saveProfile(state.user);
         renderUser();
       } else {
         M.showMessage($('dashboard-error'), 'Could not load your profile: ' + M.errorMessage(result));
@@ -240,6 +245,7 @@
     $('context-placeholder').hidden = true;
     $('context-panel').hidden = false;
     if (moveFocus) $('context-panel-title').focus();
+    renderSnippets();
     loadMemories(false);
   }
 
@@ -270,6 +276,17 @@
       seen[t] = true;
       return true;
     });
+  }
+
+  // The server's limits (README, "Additions to the contract").
+  var MAX_TAGS = 20;
+  var MAX_TAG_CHARS = 64;
+
+  function tagsProblem() {
+    var tags = parseTags($('memory-tags').value);
+    if (tags.length > MAX_TAGS) return 'Use at most ' + MAX_TAGS + ' tags.';
+    var long = tags.filter(function (t) { return Array.from(t).length > MAX_TAG_CHARS; })[0];
+    return long ? 'A tag can be at most ' + MAX_TAG_CHARS + ' characters: "' + long.slice(0, 20) + '…" is longer.' : '';
   }
 
   function memoryPreview(text) {
@@ -349,11 +366,7 @@
     var textInput = $('memory-text');
     var errorBox = $('memory-error');
     M.showMessage(errorBox, '');
-    if (!textInput.value.trim()) {
-      M.setFieldError(textInput, textInput.dataset.missingMessage);
-      textInput.focus();
-      return;
-    }
+    if (!M.validateForm(form, { 'memory-tags': tagsProblem })) return;
     var name = state.current;
     var body = { text: textInput.value.trim(), tags: parseTags($('memory-tags').value) };
 
@@ -412,30 +425,62 @@
 
   /* ---------- token panel ---------- */
 
+  /** Ready-to-paste text for the shell (CLI), curl and the MCP server settings. */
   function snippets(token) {
+    var origin = window.location.origin;
+    var repo = $('mcp-repo').value.trim().replace(/\/+$/, '') || '/path/to/mem0';
+    var mcp = {
+      'mcp.servers': {
+        mem0: {
+          command: repo + '/client/mem0',
+          args: ['mcp'],
+          env: { MEM0_JWT_TOKEN: token, MEM0_API_URL: origin }
+        }
+      }
+    };
     return {
-      'snippet-curl': 'TOKEN=' + token + '\ncurl -s -H "Authorization: Bearer $TOKEN" http://' + window.location.host + '/contexts',
-      'snippet-export': 'export MEM0_USER_TOKEN=' + token,
-      'snippet-mcp': JSON.stringify({ 'mcp.servers': { mem0: { env: { MEM0_JWT_TOKEN: token } } } }, null, 2)
+      'snippet-shell': 'export MEM0_USER_TOKEN=' + token + '\n' +
+        'export MEM0_API_URL=' + origin + '\n' +
+        './client/mem0 recall --context ' + (state.current || 'my-project'),
+      'snippet-curl': 'curl -H "Authorization: Bearer $MEM0_USER_TOKEN" ' + origin + '/contexts',
+      'snippet-mcp': JSON.stringify(mcp, null, 2)
     };
   }
 
-  function renderExpiry() {
+  var SNIPPET_IDS = ['snippet-shell', 'snippet-curl', 'snippet-mcp'];
+
+  function renderSnippets() {
+    var revealed = !$('token-details').hidden;
+    var texts = revealed ? snippets(state.token) : {};
+    SNIPPET_IDS.forEach(function (id) { $(id).textContent = texts[id] || ''; });
+  }
+
+  /** Expiry date once, then a countdown every second; at zero the session is over. */
+  function startExpiryClock() {
     var exp = M.tokenExpiry(state.token);
-    $('token-expiry').textContent = exp
-      ? 'Expires ' + M.formatDate(exp) + ' (' + M.formatRelative(exp) + ').'
-      : 'Expiry unknown.';
+    if (!exp) {
+      $('token-expiry-date').textContent = 'Expiry unknown.';
+      return;
+    }
+    $('token-expiry-date').textContent = 'Expires ' + M.formatDate(exp) + ',';
+    var tick = function () {
+      var left = exp.getTime() - Date.now();
+      if (left <= 0) {
+        window.clearInterval(timer);
+        goToLogin(true);
+        return;
+      }
+      $('token-countdown').textContent = 'in ' + M.formatCountdown(left) + '.';
+    };
+    var timer = window.setInterval(tick, 1000);
+    tick();
   }
 
   function setTokenRevealed(revealed) {
-    var details = $('token-details');
     var button = $('token-reveal');
-    var texts = revealed ? snippets(state.token) : {};
     $('token-value').textContent = revealed ? state.token : '';
-    ['snippet-curl', 'snippet-export', 'snippet-mcp'].forEach(function (id) {
-      $(id).textContent = texts[id] || '';
-    });
-    details.hidden = !revealed;
+    $('token-details').hidden = !revealed;
+    renderSnippets();
     button.setAttribute('aria-expanded', revealed ? 'true' : 'false');
     button.textContent = revealed ? 'Hide token' : 'Reveal token';
   }
@@ -458,13 +503,14 @@
   }
 
   function bindTokenPanel() {
-    renderExpiry();
+    startExpiryClock();
     $('token-reveal').addEventListener('click', function () {
       setTokenRevealed($('token-details').hidden);
     });
     $('token-copy').addEventListener('click', function () {
       copyAndReport(state.token, 'Token', function () { return $('token-value'); });
     });
+    $('mcp-repo').addEventListener('input', renderSnippets);
     Array.prototype.forEach.call(document.querySelectorAll('[data-copy]'), function (button) {
       button.addEventListener('click', function () {
         var id = button.getAttribute('data-copy');
@@ -484,21 +530,25 @@
     $('search-clear').addEventListener('click', onClearSearch);
     $('memories-more').addEventListener('click', function () { loadMemories(true); });
     $('close-context-panel').addEventListener('click', function () { closeContext(true); });
-    M.clearErrorsOnInput($('new-context-form'));
-    M.clearErrorsOnInput($('memory-form'));
+    M.liveValidation($('new-context-form'));
+    M.liveValidation($('memory-form'), { 'memory-tags': tagsProblem });
     bindTokenPanel();
     // Logging out in another tab ends this session too.
     window.addEventListener('storage', function (event) {
       if (event.key === null || (event.key === M.KEYS.token && event.newValue !== state.token)) {
-        if (!M.tokenIsLive(M.getToken())) goToLogin();
+        if (!M.tokenIsLive(M.getToken())) goToLogin(true);
         else window.location.reload();
       }
     });
   }
 
   function start() {
-    if (!state.token || !M.tokenIsLive(state.token)) {
+    if (!state.token) {
       window.location.replace('/login');
+      return;
+    }
+    if (!M.tokenIsLive(state.token)) {
+      goToLogin(true);
       return;
     }
     state.user = M.getUser() || M.decodeJwt(state.token) || {};

@@ -3,13 +3,16 @@
   'use strict';
 
   var M = window.Mem0;
-  var form = document.getElementById('login-form');
-  var emailInput = document.getElementById('email');
-  var passwordInput = document.getElementById('password');
-  var formError = document.getElementById('form-error');
+  var $ = function (id) { return document.getElementById(id); };
+  var form = $('login-form');
+  var emailInput = $('email');
+  var passwordInput = $('password');
+  var formError = $('form-error');
 
   function prefillEmail() {
-    var email = new URLSearchParams(window.location.search).get('email');
+    var params = new URLSearchParams(window.location.search);
+    var email = params.get('email');
+    $('session-ended').hidden = params.get('session') !== 'ended';
     if (email) {
       emailInput.value = email;
       passwordInput.focus();
@@ -19,16 +22,13 @@
   }
 
   function showAlreadySignedIn() {
-    document.getElementById('already-signed-in').hidden = !M.tokenIsLive(M.getToken());
+    $('already-signed-in').hidden = !M.tokenIsLive(M.getToken());
   }
 
   function failureMessage(result) {
     var body = result.body || {};
     if (result.status === 401 || body.error === 'invalid_credentials') return 'Wrong email or password.';
-    if (result.status === 429) {
-      var retry = M.retryAfterText(result.headers);
-      return M.errorMessage(result, 'Too many attempts.') + (retry ? ' ' + retry : '');
-    }
+    if (result.status === 429) return M.rateLimitMessage(result, 'Too many failed logins for this email.');
     return M.errorMessage(result);
   }
 
@@ -58,8 +58,8 @@
     });
   }
 
-  M.bindShowPassword(document.getElementById('show-password'), passwordInput);
-  M.clearErrorsOnInput(form);
+  M.bindShowPassword($('show-password'), passwordInput);
+  M.liveValidation(form);
   form.addEventListener('submit', onSubmit);
   prefillEmail();
   showAlreadySignedIn();

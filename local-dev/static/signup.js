@@ -3,16 +3,143 @@
   'use strict';
 
   var M = window.Mem0;
-  var form = document.getElementById('signup-form');
-  var orgFields = document.getElementById('org-fields');
-  var nameInput = document.getElementById('name');
-  var emailInput = document.getElementById('email');
-  var passwordInput = document.getElementById('password');
-  var passwordCount = document.getElementById('password-count');
-  var formError = document.getElementById('form-error');
+  var $ = function (id) { return document.getElementById(id); };
+  var form = $('signup-form');
+  var orgFields = $('org-fields');
+  var nameInput = $('name');
+  var emailInput = $('email');
+  var passwordInput = $('password');
+  var strengthBox = $('password-strength');
+  var strengthText = $('password-strength-text');
+  var formError = $('form-error');
+
+  /* ---------- password policy ---------- */
+
+  // The server's rules (shared/api/src/password.rs), which the page enforces exactly.
+  var MIN_CHARS = 12;
+  var MAX_CHARS = 128;
+
+  /**
+   * The part of the policy that can be mirrored exactly: length in characters (code
+   * points, as the server counts) and the email's local part. Returns the server's
+   * sentence, or ''.
+   */
+  function passwordRuleProblem(password, email) {
+    var chars = Array.from(password).length;
+    if (chars < MIN_CHARS) return 'Use at least 12 characters; a few unrelated words make a good password.';
+    if (chars > MAX_CHARS) return 'Use at most 128 characters.';
+    var local = M.emailLocalPart(email);
+    if (Array.from(local).length >= 3 && password.toLowerCase().indexOf(local) >= 0) {
+      return "Don't build the password from your email address.";
+    }
+    return '';
+  }
+
+  // The server also refuses guessable passwords (zxcvbn score < 3, about 10^8 guesses).
+  // The page only estimates that, to hint early; the server's answer is final.
+  var COMMON_WORDS = ['password', 'passwort', 'qwerty', 'letmein', 'welcome', 'admin', 'login', 'iloveyou',
+    'monkey', 'dragon', 'master', 'sunshine', 'princess', 'football', 'baseball', 'shadow', 'superman',
+    'trustno', 'secret', 'hello', 'freedom', 'whatever', 'starwars', 'changeme', 'default', 'mem0'];
+  var RUNS = ['abcdefghijklmnopqrstuvwxyz', '01234567890', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm', 'qwertzuiop', 'azertyuiop'];
+  var LEET = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', '$': 's' };
+
+  function unleet(s) {
+    return s.replace(/[013457@$]/g, function (c) { return LEET[c]; });
+  }
+
+  function isRunStep(a, b) {
+    return RUNS.some(function (run) {
+      var i = run.indexOf(a);
+      return i >= 0 && (run.charAt(i + 1) === b || (i > 0 && run.charAt(i - 1) === b));
+    });
+  }
+
+  /** Rough log10 of the guesses needed, and the weakest pattern found. */
+  function estimateStrength(password, words) {
+    var chars = Array.from(password.toLowerCase());
+    var plain = unleet(chars.join(''));
+    var covered = new Array(chars.length).fill(false);
+    var log10 = 0;
+    var reason = '';
+
+    function cover(start, length, cost, why) {
+      for (var i = start; i < start + length; i++) {
+        if (covered[i]) return;
+      }
+      for (var j = start; j < start + length; j++) covered[j] = true;
+      log10 += cost;
+      reason = reason || why;
+    }
+
+    words.forEach(function (word) {
+      if (word.length < 3) return;
+      for (var at = plain.indexOf(word); at >= 0; at = plain.indexOf(word, at + 1)) {
+        cover(at, word.length, 2, 'Common words and names are easy to guess.');
+      }
+    });
+    var yearMatch;
+    var years = /(19|20)\d\d/g;
+    while ((yearMatch = years.exec(chars.join(''))) !== null) {
+      cover(yearMatch.index, 4, 2, 'Years and dates are easy to guess.');
+    }
+    for (var i = 0; i < chars.length;) {
+      var same = i + 1;
+      while (same < chars.length && chars[same] === chars[i]) same++;
+      var run = i + 1;
+      while (run < chars.length && isRunStep(chars[run - 1], chars[run])) run++;
+      if (same - i >= 3) {
+        cover(i, same - i, 1, 'Repeated characters are easy to guess.');
+        i = same;
+      } else if (run - i >= 3) {
+        cover(i, run - i, 1.5, 'Sequences like abcd, 1234 or qwerty are easy to guess.');
+        i = run;
+      } else {
+        i++;
+      }
+    }
+    var rest = chars.filter(function (c, k) { return !covered[k]; });
+    var original = Array.from(password).filter(function (c, k) { return !covered[k]; }).join('');
+    var pool = (/[a-z]/.test(original) ? 26 : 0) + (/[A-Z]/.test(original) ? 26 : 0) +
+      (/[0-9]/.test(original) ? 10 : 0) + (/[ -/:-@[-`{-~]/.test(original) ? 33 : 0) +
+      (/[^\x20-\x7e]/.test(original) ? 100 : 0);
+    if (rest.length) log10 += rest.length * Math.log10(Math.max(pool, 10));
+    return { log10: log10, reason: reason };
+  }
+
+  var LEVELS = [
+    '',
+    'Weak — the server will most likely refuse it.',
+    'Fair — it may be refused; a longer passphrase is safer.',
+    'Good.',
+    'Strong.'
+  ];
+
+  /** { level: 0–4, text } for the strength hint under the password. */
+  function assessPassword(password, email, name) {
+    if (!password) return { level: 0, text: '' };
+    var chars = Array.from(password).length;
+    if (chars < MIN_CHARS) return { level: 1, text: chars + ' of at least ' + MIN_CHARS + ' characters.' };
+    if (chars > MAX_CHARS) return { level: 1, text: chars + ' characters; at most ' + MAX_CHARS + ' are allowed.' };
+    if (passwordRuleProblem(password, email)) return { level: 1, text: 'It contains your email address, which the server refuses.' };
+    var words = COMMON_WORDS.concat(name.toLowerCase().split(/\s+/));
+    var estimate = estimateStrength(password, words);
+    var level = estimate.log10 < 6 ? 1 : estimate.log10 < 8 ? 2 : estimate.log10 < 10 ? 3 : 4;
+    var text = LEVELS[level];
+    if (level <= 2 && estimate.reason) text += ' ' + estimate.reason;
+    return { level: level, text: text };
+  }
+
+  function updateStrength() {
+    var result = assessPassword(passwordInput.value, emailInput.value, nameInput.value);
+    strengthBox.dataset.level = String(result.level);
+    // Only changed text is announced, so typing does not repeat the same sentence.
+    if (strengthText.textContent !== result.text) strengthText.textContent = result.text;
+  }
+
+  /* ---------- form ---------- */
 
   function isOrganization() {
-    return document.getElementById('account-organization').checked;
+    return $('account-organization').checked;
   }
 
   function syncAccountType() {
@@ -21,13 +148,8 @@
     orgFields.disabled = !org; // disabled fields are skipped by validation
   }
 
-  function updatePasswordCount() {
-    var n = passwordInput.value.length;
-    passwordCount.textContent = n ? '(' + n + (n === 1 ? ' character)' : ' characters)') : '';
-  }
-
   function value(id) {
-    return document.getElementById(id).value.trim();
+    return $(id).value.trim();
   }
 
   /** Adds key to obj only when the value is non-empty. */
@@ -40,57 +162,56 @@
     if (!isOrganization()) return { path: '/auth/signup/individual', body: user };
     var organization = { name: value('org-name') };
     putOptional(organization, 'domain', value('org-domain'));
-    putOptional(organization, 'size', document.getElementById('org-size').value);
+    putOptional(organization, 'size', $('org-size').value);
     putOptional(organization, 'industry', value('org-industry'));
     return { path: '/auth/signup/organization', body: { user: user, organization: organization } };
   }
 
-  function validate() {
-    var ok = M.validateForm(form);
-    // minlength only fires for user-typed values; check explicitly as well.
-    var len = passwordInput.value.length;
-    if (ok && (len < 12 || len > 128)) {
-      M.setFieldError(passwordInput, 'Use 12 to 128 characters.');
-      passwordInput.focus();
-      ok = false;
-    }
-    if (ok && !nameInput.value.trim()) {
-      M.setFieldError(nameInput, 'Enter your name.');
-      nameInput.focus();
-      ok = false;
-    }
-    return ok;
+  var checks = {
+    password: function () { return passwordRuleProblem(passwordInput.value, emailInput.value); }
+  };
+
+  /** The field a server refusal is about, from its code and sentence; null for the form. */
+  function fieldFor(body) {
+    var message = String(body.message || '');
+    if (body.error === 'weak_password') return passwordInput;
+    if (body.error === 'email_taken') return emailInput;
+    if (body.error !== 'invalid_request') return null;
+    if (/organization name/i.test(message)) return $('org-name');
+    if (/organization domain/i.test(message)) return $('org-domain');
+    if (/organization size/i.test(message)) return $('org-size');
+    if (/organization industry/i.test(message)) return $('org-industry');
+    if (/e-?mail/i.test(message)) return emailInput;
+    if (/\bname\b/i.test(message)) return nameInput;
+    if (/password/i.test(message)) return passwordInput;
+    return null;
   }
 
   function emailTakenMessage(result, email) {
     var link = M.el('a', { href: '/login?email=' + encodeURIComponent(email), id: 'email-taken-login' }, 'Log in with this email');
-    return [M.errorMessage(result, 'An account with this email already exists.') + ' ', link, '.'];
+    return [M.errorMessage(result, 'This email already has an account.') + ' ', link];
   }
 
   function showError(result, email) {
     var body = result.body || {};
-    var message = M.errorMessage(result);
-    if (body.error === 'weak_password') {
-      M.setFieldError(passwordInput, message);
-      passwordInput.focus();
-    } else if (body.error === 'invalid_request' && /e-?mail/i.test(message)) {
-      M.setFieldError(emailInput, message);
-      emailInput.focus();
-    } else if (result.status === 409 || body.error === 'email_taken') {
-      M.showMessage(formError, emailTakenMessage(result, email));
-    } else if (result.status === 429) {
-      var retry = M.retryAfterText(result.headers);
-      M.showMessage(formError, message + (retry ? ' ' + retry : ''));
-    } else {
-      M.showMessage(formError, message);
+    if (result.status === 429) {
+      M.showMessage(formError, M.rateLimitMessage(result, 'Too many signups from this network.'));
+      return;
     }
+    var field = fieldFor(body);
+    if (!field) {
+      M.showMessage(formError, M.errorMessage(result));
+      return;
+    }
+    M.setFieldError(field, body.error === 'email_taken' ? emailTakenMessage(result, email) : M.errorMessage(result));
+    field.focus();
   }
 
   function onSubmit(event) {
     event.preventDefault();
     M.showMessage(formError, '');
     M.clearFieldErrors(form);
-    if (!validate()) return;
+    if (!M.validateForm(form, checks)) return;
 
     var request = buildRequest();
     var email = value('email');
@@ -112,11 +233,13 @@
   document.querySelectorAll('input[name="account_type"]').forEach(function (radio) {
     radio.addEventListener('change', syncAccountType);
   });
-  passwordInput.addEventListener('input', updatePasswordCount);
-  M.bindShowPassword(document.getElementById('show-password'), passwordInput);
-  M.clearErrorsOnInput(form);
+  [passwordInput, emailInput, nameInput].forEach(function (input) {
+    input.addEventListener('input', updateStrength);
+  });
+  M.bindShowPassword($('show-password'), passwordInput);
+  M.liveValidation(form, checks);
   form.addEventListener('submit', onSubmit);
 
-  syncAccountType(); // radios may be restored by the browser on back/forward
-  updatePasswordCount();
+  syncAccountType(); // radios and fields may be restored by the browser on back/forward
+  updateStrength();
 })();

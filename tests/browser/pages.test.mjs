@@ -1,0 +1,584 @@
+// The web pages (/, /login, /dashboard) in headless Debian chromium against a running
+// local-dev (MEM0_BASE_URL, started by run.sh). Every page fails its test on a console
+// error, an uncaught exception or an unexpected dialog; screenshots at desktop and
+// phone width go to tests/artifacts/screenshots.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BASE = process.env.MEM0_BASE_URL;
+if (!BASE) throw new Error('MEM0_BASE_URL is not set: run tests/browser/run.sh');
+const SHOTS = process.env.MEM0_SCREENSHOT_DIR || path.join(here, '..', 'artifacts', 'screenshots');
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const PASSWORD = 'violet harbor lantern quietly';
+const TIMEOUT_MS = 10_000;
+
+let browser;
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.MEM0_CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/* ---------- helpers ---------- */
+
+let counter = 0;
+function uniqueEmail(tag) {
+  counter += 1;
+  return `${tag}.${process.pid}.${Date.now().toString(36)}.${counter}@example.com`;
+}
+
+/** The API over plain HTTP, for setting up data the test then looks at in the browser. */
+async function api(route, { method = 'GET', body, token } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(BASE + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, headers: res.headers, body: await res.json() };
+}
+
+async function signupByApi(email, name = 'Test Person') {
+  const res = await api('/auth/signup/individual', { method: 'POST', body: { email, password: PASSWORD, name } });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body.user;
+}
+
+/** A JWT-shaped token (not signed by the server) whose payload has the given `exp`. */
+function craftToken(exp) {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const payload = { user_id: 1, email: 'someone@example.com', account_type: 'individual', role: 'user', exp,
+    iat: exp - 86400, iss: 'mem0-auth', aud: 'mem0-api', jti: 'crafted' };
+  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}.${Buffer.from('not a signature').toString('base64url')}`;
+}
+
+/**
+ * Runs `body` with a page in a fresh browser context (own localStorage), watching for
+ * console errors, page errors and dialogs. An HTTP error status the test provokes on
+ * purpose is declared with allow(status, pathname); chromium logs those as console errors.
+ */
+async function withPage(options, body) {
+  const context = await browser.newContext({ viewport: DESKTOP, baseURL: BASE, colorScheme: options.colorScheme || 'light' });
+  context.setDefaultTimeout(TIMEOUT_MS);
+  if (options.clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  const page = await context.newPage();
+  const problems = [];
+  const allowed = [];
+  const confirmAnswers = [];
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const status = /status of (\d{3})/.exec(msg.text());
+    const where = msg.location().url ? new URL(msg.location().url).pathname : '';
+    if (status && allowed.some((a) => a.status === Number(status[1]) && a.path === where)) return;
+    problems.push(`console error: ${msg.text()} (${msg.location().url})`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('dialog', async (dialog) => {
+    if (dialog.type() === 'confirm' && confirmAnswers.length) {
+      if (confirmAnswers.shift()) await dialog.accept();
+      else await dialog.dismiss();
+      return;
+    }
+    problems.push(`unexpected ${dialog.type()} dialog: ${dialog.message()}`);
+    await dialog.dismiss();
+  });
+  const watched = {
+    page,
+    context,
+    allow(status, pathname) { allowed.push({ status, path: pathname }); },
+    /** The next window.confirm() is expected, and answered yes (true) or no. */
+    answerNextConfirm(yes) { confirmAnswers.push(yes); },
+  };
+  try {
+    await body(watched);
+    assert.deepEqual(problems, [], 'the page reported problems');
+  } finally {
+    await context.close();
+  }
+}
+
+async function storage(page) {
+  return page.evaluate(() => ({ token: localStorage.getItem('mem0_token'), user: localStorage.getItem('mem0_user') }));
+}
+
+async function setStorage(page, token, user) {
+  await page.evaluate(([t, u]) => {
+    localStorage.setItem('mem0_token', t);
+    if (u) localStorage.setItem('mem0_user', u);
+  }, [token, user ? JSON.stringify(user) : null]);
+}
+
+async function focusedId(page) {
+  return page.evaluate(() => document.activeElement && document.activeElement.id);
+}
+
+/** axe-core's WCAG 2.1 A/AA rules (labels, contrast, names, landmarks, ...) find nothing. */
+async function assertAccessible(page, what) {
+  const violations = await page.evaluate(async (source) => {
+    if (!window.axe) (0, eval)(source);
+    const result = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+      resultTypes: ['violations'],
+    });
+    return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  }, AXE_SOURCE);
+  assert.deepEqual(violations, [], `accessibility problems on ${what}`);
+}
+
+/**
+ * Screenshots at desktop and phone width (the page stays usable while resized: no
+ * sideways scrolling at phone width), then back to desktop.
+ */
+async function shoot(page, name, locator) {
+  for (const [label, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    await page.setViewportSize(size);
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${name} scrolls sideways by ${overflow}px at ${label} width`);
+    const file = path.join(SHOTS, `${name}-${label}.png`);
+    if (locator) await locator.screenshot({ path: file });
+    else await page.screenshot({ path: file, fullPage: true });
+  }
+  await page.setViewportSize(DESKTOP);
+}
+
+async function fillSignup(page, { name, email, password }) {
+  await page.getByLabel('Your name').fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel(/^Password/).fill(password);
+}
+
+async function loginThroughPage(page, email, password) {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel(/^Password/).fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL('**/dashboard');
+}
+
+function memoryItems(page) {
+  return page.locator('#memories-list > li');
+}
+
+/* ---------- tests ---------- */
+
+test('signup, logout, login, contexts, memories, search, token copy, logout, dashboard closed', async () => {
+  await withPage({ clipboard: true }, async ({ page, answerNextConfirm }) => {
+    const email = uniqueEmail('journey');
+
+    // Sign up: the user is logged in at once, stored exactly as login stores it.
+    const response = await page.goto('/');
+    // Everything below runs under the pages' real security headers.
+    assert.match(response.headers()['content-security-policy'], /default-src 'self'/);
+    assert.equal(response.headers()['x-frame-options'], 'DENY');
+    await assertAccessible(page, 'the signup page');
+    await shoot(page, 'signup');
+    await fillSignup(page, { name: 'Journey Tester', email, password: PASSWORD });
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL('**/dashboard');
+    let stored = await storage(page);
+    let user = JSON.parse(stored.user);
+    assert.equal(user.jwt_token, stored.token);
+    assert.equal(user.email, email);
+    assert.equal(user.account_type, 'individual');
+    await page.locator('#user-email', { hasText: email }).waitFor();
+    assert.equal(await page.locator('#user-account-type').textContent(), 'Individual');
+    assert.equal(await page.locator('#user-name').textContent(), 'Journey Tester');
+
+    // Logout revokes the token on the server and clears both keys.
+    const signupToken = stored.token;
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL('**/login');
+    assert.deepEqual(await storage(page), { token: null, user: null });
+    assert.equal((await api('/auth/me', { token: signupToken })).status, 401);
+
+    await assertAccessible(page, 'the login page');
+    await shoot(page, 'login');
+
+    // Log in: mem0_token is user.jwt_token, mem0_user is the JSON of the login's user.
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel(/^Password/).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL('**/dashboard');
+    stored = await storage(page);
+    user = JSON.parse(stored.user);
+    assert.ok(stored.token && stored.token !== signupToken);
+    assert.equal(user.jwt_token, stored.token);
+    assert.deepEqual(Object.keys(user).sort(),
+      ['account_type', 'email', 'email_verified', 'jwt_token', 'name', 'role', 'user_id']);
+    const token = stored.token;
+    await page.locator('#contexts-status', { hasText: 'No contexts yet' }).waitFor();
+
+    // Create a context: it opens at once.
+    await page.getByLabel('New context name').fill('my-project');
+    await page.getByLabel('Description (optional)').fill('Notes for my project');
+    await page.getByRole('button', { name: 'Create context' }).click();
+    await page.locator('#context-panel-title', { hasText: 'my-project' }).waitFor();
+    assert.equal(await focusedId(page), 'context-panel-title');
+    await page.locator('#contexts-list .context-name', { hasText: 'my-project' }).waitFor();
+
+    // Add two memories, newest first.
+    await page.getByLabel('New memory').fill('Deploy with sam deploy --guided');
+    await page.getByLabel('Tags (optional, comma separated)').fill('ops, deploy');
+    await page.getByRole('button', { name: 'Add memory' }).click();
+    await memoryItems(page).first().locator('.memory-text', { hasText: 'Deploy with sam deploy' }).waitFor();
+    await page.getByLabel('New memory').fill('Lunch order: tacos for everyone');
+    await page.getByRole('button', { name: 'Add memory' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('#memories-list > li').length === 2);
+    assert.match(await memoryItems(page).first().textContent(), /tacos/);
+    assert.deepEqual(await memoryItems(page).nth(1).locator('.tag').allTextContents(), ['ops', 'deploy']);
+    await page.locator('#contexts-list .context-meta', { hasText: '2 memories' }).waitFor();
+
+    // Search finds the matching memory only; Clear brings both back.
+    await page.getByLabel('Search memories').fill('deploy');
+    await page.getByLabel('Search memories').press('Enter');
+    await page.locator('#memories-status', { hasText: 'Results for "deploy"' }).waitFor();
+    assert.equal(await memoryItems(page).count(), 1);
+    assert.match(await memoryItems(page).first().textContent(), /sam deploy/);
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('#memories-list > li').length === 2);
+
+    // Delete a memory.
+    await page.getByRole('button', { name: /Delete memory: Lunch order/ }).click();
+    await page.waitForFunction(() => document.querySelectorAll('#memories-list > li').length === 1);
+    const left = await api('/contexts/my-project/memories', { token });
+    assert.deepEqual(left.body.memories.map((m) => m.text), ['Deploy with sam deploy --guided']);
+
+    await assertAccessible(page, 'the dashboard with a context open');
+    await shoot(page, 'dashboard-context');
+
+    // Copy the token: the clipboard holds exactly the token.
+    await page.getByRole('button', { name: 'Copy token' }).click();
+    await page.locator('#token-copy-status', { hasText: 'Token copied' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
+
+    // Reveal: the token and ready-to-paste snippets for the shell, curl and MCP.
+    assert.equal(await page.locator('#token-value').textContent(), '');
+    await page.getByRole('button', { name: 'Reveal token' }).click();
+    assert.equal(await page.locator('#token-value').textContent(), token);
+    assert.equal(await page.locator('#token-reveal').getAttribute('aria-expanded'), 'true');
+    assert.equal(await page.locator('#snippet-shell').textContent(),
+      `export MEM0_USER_TOKEN=${token}\nexport MEM0_API_URL=${BASE}\n./client/mem0 recall --context my-project`);
+    assert.equal(await page.locator('#snippet-curl').textContent(),
+      `curl -H "Authorization: Bearer $MEM0_USER_TOKEN" ${BASE}/contexts`);
+    await page.getByLabel('Folder of your mem0 checkout').fill('/home/me/mem0/');
+    const mcp = JSON.parse(await page.locator('#snippet-mcp').textContent());
+    assert.deepEqual(mcp, { 'mcp.servers': { mem0: { command: '/home/me/mem0/client/mem0', args: ['mcp'],
+      env: { MEM0_JWT_TOKEN: token, MEM0_API_URL: BASE } } } });
+    await page.getByRole('button', { name: 'Copy', exact: true }).last().click();
+    await page.locator('#token-copy-status', { hasText: 'MCP server settings (JSON) snippet copied' }).waitFor();
+    assert.deepEqual(JSON.parse(await page.evaluate(() => navigator.clipboard.readText())), mcp);
+
+    // Expiry: the date from the token's exp, and a countdown that moves.
+    const exp = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp;
+    assert.ok(exp * 1000 > Date.now() + 23 * 3600 * 1000, 'a fresh token lives about 24 h');
+    const countdown = page.locator('#token-countdown');
+    const before = await countdown.textContent();
+    assert.match(before, /^in 2[34] h \d\d min \d\d s\.$/);
+    await page.waitForFunction((text) => document.getElementById('token-countdown').textContent !== text, before);
+    await assertAccessible(page, 'the revealed token panel');
+    await shoot(page, 'token-panel', page.locator('#token-panel'));
+
+    // Deleting a context asks first; dismissing keeps it, confirming deletes it.
+    answerNextConfirm(false);
+    await page.getByRole('button', { name: 'Delete context my-project' }).click();
+    assert.equal(await page.locator('#contexts-list > li').count(), 1, 'nothing is deleted without a yes');
+    assert.equal((await api('/contexts/my-project', { token })).status, 200);
+    answerNextConfirm(true);
+    await page.getByRole('button', { name: 'Delete context my-project' }).click();
+    await page.locator('#contexts-status', { hasText: 'Deleted context "my-project"' }).waitFor();
+    assert.equal(await page.locator('#contexts-list > li').count(), 0);
+    assert.equal((await api('/contexts/my-project', { token })).status, 404);
+
+    // Log out, and the dashboard is closed.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL('**/login');
+    assert.deepEqual(await storage(page), { token: null, user: null });
+    assert.equal((await api('/contexts', { token })).status, 401, 'logout revoked the token');
+    await page.goto('/dashboard');
+    await page.waitForURL('**/login');
+    assert.equal(new URL(page.url()).pathname, '/login');
+  });
+});
+
+test('a dialog nobody expected fails the page (the XSS test relies on it)', async () => {
+  const error = await withPage({}, async ({ page }) => {
+    await page.goto('/login');
+    await page.evaluate(() => setTimeout(() => window.alert('boo'), 0));
+    await page.waitForTimeout(200);
+  }).then(() => null, (e) => e);
+  assert.ok(error && /unexpected alert dialog: boo/.test(error.message), String(error));
+});
+
+test('an expired, garbage or forged token in localStorage sends the dashboard to /login', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  for (const [what, token] of [['expired', craftToken(now - 3600)], ['garbage', 'garbage'], ['three garbage parts', 'a.b.c']]) {
+    await withPage({}, async ({ page }) => {
+      await page.goto('/login');
+      await setStorage(page, token, { email: 'someone@example.com', jwt_token: token });
+      await page.goto('/dashboard');
+      await page.waitForURL('**/login?session=ended');
+      assert.equal(new URL(page.url()).pathname, '/login', what);
+      assert.deepEqual(await storage(page), { token: null, user: null }, `${what} token is cleared`);
+      assert.ok(await page.locator('#session-ended').isVisible(), 'the login page says why');
+    });
+  }
+  // Live-looking but not signed by the server: the API refuses it and the page leaves.
+  await withPage({}, async ({ page, allow }) => {
+    allow(401, '/auth/me');
+    allow(401, '/contexts');
+    await page.goto('/login');
+    await setStorage(page, craftToken(now + 3600), null);
+    await page.goto('/dashboard');
+    await page.waitForURL('**/login?session=ended');
+    assert.deepEqual(await storage(page), { token: null, user: null });
+  });
+});
+
+test('user text with HTML and script renders as inert text', async () => {
+  const payload = `<img src=x onerror="window.__xss='img'"><script>window.__xss='script'</script>"'&amp;`;
+  const tag = '<b onmouseover=alert(1)>t</b>';
+  const user = await signupByApi(uniqueEmail('xss'), `<i>Mallory</i><script>window.__xss='name'</script>`);
+  const token = user.jwt_token;
+  assert.equal((await api('/contexts', { method: 'POST', token, body: { name: 'xss', description: payload } })).status, 201);
+  assert.equal((await api('/contexts/xss/memories', { method: 'POST', token, body: { text: payload, tags: [tag] } })).status, 201);
+
+  await withPage({}, async ({ page }) => {
+    await page.goto('/login');
+    await setStorage(page, token, user);
+    await page.goto('/dashboard');
+    await page.locator('#contexts-list .context-desc').waitFor();
+    assert.equal(await page.locator('#contexts-list .context-desc').textContent(), payload);
+    await page.getByRole('button', { name: /^xss/ }).click();
+    const item = memoryItems(page).first();
+    await item.waitFor();
+    assert.equal(await item.locator('.memory-text').textContent(), payload);
+    assert.equal(await item.locator('.tag').textContent(), tag);
+    assert.equal(await page.locator('#context-panel-description').textContent(), payload);
+    assert.equal(await page.locator('#user-name').textContent(), user.name);
+    await item.locator('.tag').hover();
+    await page.getByLabel('Search memories').fill(payload);
+    await page.getByLabel('Search memories').press('Enter');
+    await page.locator('#memories-status', { hasText: 'Results for' }).waitFor();
+    assert.ok((await page.locator('#memories-status').textContent()).includes(payload));
+    const injected = await page.evaluate(() => ({
+      elements: document.querySelectorAll('main img, main script, main b, main i, header i, header script').length,
+      flag: window.__xss,
+    }));
+    assert.deepEqual(injected, { elements: 0, flag: undefined });
+  });
+});
+
+test('signing up with a taken email offers to log in with it', async () => {
+  const email = uniqueEmail('taken');
+  await signupByApi(email);
+  await withPage({}, async ({ page, allow }) => {
+    allow(409, '/auth/signup/individual');
+    await page.goto('/');
+    await fillSignup(page, { name: 'Second Try', email, password: PASSWORD });
+    await page.getByRole('button', { name: 'Create account' }).click();
+    const link = page.locator('#email-error a', { hasText: 'Log in with this email' });
+    await link.waitFor();
+    assert.match(await page.locator('#email-error').textContent(), /already has an account/);
+    assert.equal(await page.getByLabel('Email').getAttribute('aria-invalid'), 'true');
+    assert.equal(await focusedId(page), 'email');
+    assert.equal(await link.getAttribute('href'), `/login?email=${encodeURIComponent(email)}`);
+    await link.click();
+    await page.waitForURL('**/login?email=*');
+    assert.equal(await page.getByLabel('Email').inputValue(), email);
+    assert.equal(await focusedId(page), 'password', 'the password is next');
+    assert.deepEqual(await storage(page), { token: null, user: null });
+  });
+});
+
+test('signup checks fields inline as the server would, and shows the server\'s refusals by the field', async () => {
+  await withPage({}, async ({ page, allow }) => {
+    allow(400, '/auth/signup/organization');
+    let signupRequests = 0;
+    page.on('request', (r) => { if (r.url().includes('/auth/signup/')) signupRequests += 1; });
+    await page.goto('/');
+
+    // Organization shows its own fields.
+    assert.equal(await page.locator('#org-fields').isVisible(), false);
+    await page.getByLabel('Organization', { exact: true }).check();
+    await page.locator('#org-fields').waitFor();
+    await assertAccessible(page, 'the organization signup form');
+    await shoot(page, 'signup-organization');
+
+    // Empty submit: every required field says what is missing; focus on the first.
+    await page.getByRole('button', { name: 'Create account' }).click();
+    assert.equal(await page.locator('#org-name-error').textContent(), "Enter your organization's name.");
+    assert.equal(await page.locator('#name-error').textContent(), 'Enter your name.');
+    assert.equal(await page.locator('#email-error').textContent(), 'Enter your email address.');
+    assert.equal(await page.locator('#password-error').textContent(), 'Choose a password.');
+    assert.equal(await focusedId(page), 'org-name');
+
+    // The email is checked when focus leaves it, with the server's rule (a dot in the domain).
+    for (const bad of ['not-an-email', 'someone@localhost', 'a b@example.com']) {
+      await page.getByLabel('Email').fill(bad);
+      await page.getByLabel('Email').blur();
+      assert.equal(await page.locator('#email-error').textContent(), 'Enter a valid email address, like name@example.com.', bad);
+    }
+    await page.getByLabel('Email').fill('grace.hopper@example.com');
+    assert.equal(await page.locator('#email-error').isVisible(), false, 'editing clears the error');
+
+    // Password hints follow the policy as it is typed.
+    const password = page.getByLabel(/^Password/);
+    const strength = page.locator('#password-strength-text');
+    await password.fill('short');
+    assert.equal(await strength.textContent(), '5 of at least 12 characters.');
+    await password.fill('grace.hopper-rocks-2031');
+    assert.match(await strength.textContent(), /contains your email address/);
+    await password.fill('password1234');
+    assert.match(await strength.textContent(), /^Weak — /);
+    assert.equal(await page.locator('#password-strength').getAttribute('data-level'), '1');
+    await password.fill(PASSWORD);
+    assert.match(await strength.textContent(), /^(Good|Strong)\.$/);
+
+    // The email's local part in the password is refused here, without asking the server.
+    await page.getByLabel('Organization name').fill('Hopper Labs');
+    await page.getByLabel('Your name').fill('Grace Hopper');
+    await password.fill('grace.hopper-rocks-2031');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    assert.equal(await page.locator('#password-error').textContent(), "Don't build the password from your email address.");
+    assert.equal(await focusedId(page), 'password');
+    assert.equal(signupRequests, 0);
+
+    // A guessable password: the server's reason appears under the password.
+    await password.fill('password1234');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.locator('#password-error', { hasText: 'too easy to guess' }).waitFor();
+    assert.equal(signupRequests, 1);
+    assert.equal(await focusedId(page), 'password');
+    await shoot(page, 'signup-errors');
+
+    // A good one: the organization admin lands on the dashboard.
+    await page.getByLabel('Domain (optional)').fill('hopper.example');
+    await page.getByLabel('Size (optional)').selectOption('11-50');
+    await page.getByLabel('Industry (optional)').fill('Compilers');
+    await password.fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL('**/dashboard');
+    const user = JSON.parse((await storage(page)).user);
+    assert.equal(user.account_type, 'organization_admin');
+    assert.equal(typeof user.organization_id, 'number');
+    await page.locator('#user-account-type', { hasText: 'Organization admin' }).waitFor();
+    assert.ok(await page.getByLabel('Visibility').isVisible(), 'organization members can share contexts');
+  });
+});
+
+test('login says when the password is wrong and when it is rate limited', async () => {
+  const email = uniqueEmail('wrong');
+  await signupByApi(email);
+  await withPage({}, async ({ page, allow }) => {
+    allow(401, '/auth/login');
+    allow(429, '/auth/login');
+    await page.goto('/login');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel(/^Password/).fill('not my password at all');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#form-error', { hasText: 'Wrong email or password.' }).waitFor();
+    assert.equal(await page.getByLabel(/^Password/).inputValue(), '');
+    assert.equal(await focusedId(page), 'password');
+    assert.deepEqual(await storage(page), { token: null, user: null });
+    await shoot(page, 'login-error');
+
+    // Keep failing (bounded) until the server throttles this email.
+    let status = 0;
+    for (let i = 0; i < 30 && status !== 429; i += 1) {
+      status = (await api('/auth/login', { method: 'POST', body: { email, password: 'still not it, sorry' } })).status;
+    }
+    assert.equal(status, 429);
+    await page.getByLabel(/^Password/).fill('one more wrong guess');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#form-error', { hasText: 'Too many failed logins for this email.' }).waitFor();
+    assert.match(await page.locator('#form-error').textContent(), /Try again in \d+ (seconds|minutes)\./);
+  });
+});
+
+test('keyboard only: log in, create a context and add a memory', async () => {
+  const email = uniqueEmail('keys');
+  await signupByApi(email);
+  await withPage({}, async ({ page }) => {
+    const { keyboard } = page;
+    await page.goto('/login');
+    assert.equal(await focusedId(page), 'email', 'the email field has focus on arrival');
+    await keyboard.type(email);
+    await keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'password');
+    await keyboard.type(PASSWORD);
+    await keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'show-password');
+    await keyboard.press('Space');
+    assert.equal(await page.locator('#password').getAttribute('type'), 'text');
+    await keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'login-submit');
+    await keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'signup-link');
+    await keyboard.press('Shift+Tab');
+    await keyboard.press('Shift+Tab');
+    await keyboard.press('Shift+Tab');
+    assert.equal(await focusedId(page), 'password');
+    await keyboard.press('Enter');
+    await page.waitForURL('**/dashboard');
+    await page.locator('#contexts-status', { hasText: 'No contexts yet' }).waitFor();
+
+    // Skip link first, then the header's button, then the new-context form.
+    await keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to main content');
+    assert.ok(await page.locator('.skip-link').isVisible(), 'the skip link shows when focused');
+    await keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'logout');
+    await keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'context-name');
+    await keyboard.type('keyboard-notes');
+    await keyboard.press('Enter');
+    await page.locator('#context-panel-title', { hasText: 'keyboard-notes' }).waitFor();
+    assert.equal(await focusedId(page), 'context-panel-title');
+    await keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'close-context-panel');
+    await keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'memory-text');
+    await keyboard.type('Typed without a mouse');
+    await keyboard.press('Tab');
+    await keyboard.type('keyboard');
+    await keyboard.press('Enter');
+    await memoryItems(page).first().locator('.memory-text', { hasText: 'Typed without a mouse' }).waitFor();
+    assert.equal(await focusedId(page), 'memory-text', 'ready for the next memory');
+  });
+});
+
+test('pages pass the accessibility checks in dark mode too', async () => {
+  const email = uniqueEmail('dark');
+  const user = await signupByApi(email);
+  await api('/contexts', { method: 'POST', token: user.jwt_token, body: { name: 'dark', description: 'Night notes' } });
+  await api('/contexts/dark/memories', { method: 'POST', token: user.jwt_token, body: { text: 'Stars', tags: ['sky'] } });
+  await withPage({ colorScheme: 'dark' }, async ({ page }) => {
+    await page.goto('/');
+    await assertAccessible(page, 'the signup page (dark)');
+    await page.goto('/login');
+    await assertAccessible(page, 'the login page (dark)');
+    await setStorage(page, user.jwt_token, user);
+    await page.goto('/dashboard');
+    await page.getByRole('button', { name: /^dark/ }).click();
+    await memoryItems(page).first().waitFor();
+    await page.getByRole('button', { name: 'Reveal token' }).click();
+    await assertAccessible(page, 'the dashboard (dark)');
+    await shoot(page, 'dashboard-dark');
+  });
+});
