@@ -384,6 +384,28 @@ test('user text with HTML and script renders as inert text', async () => {
   });
 });
 
+test('a long context shows 20 memories and loads the rest with More', async () => {
+  const user = await signupByApi(uniqueEmail('pages'));
+  const token = user.jwt_token;
+  assert.equal((await api('/contexts', { method: 'POST', token, body: { name: 'long' } })).status, 201);
+  for (let i = 1; i <= 23; i += 1) {
+    const res = await api('/contexts/long/memories', { method: 'POST', token, body: { text: `memory number ${i}` } });
+    assert.equal(res.status, 201);
+  }
+  await withPage({}, async ({ page }) => {
+    await page.goto('/login');
+    await setStorage(page, token, user);
+    await page.goto('/dashboard');
+    await page.getByRole('button', { name: /^long/ }).click();
+    await page.waitForFunction(() => document.querySelectorAll('#memories-list > li').length === 20);
+    assert.equal(await memoryItems(page).first().locator('.memory-text').textContent(), 'memory number 23', 'newest first');
+    await page.getByRole('button', { name: 'More' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('#memories-list > li').length === 23);
+    assert.equal(await memoryItems(page).last().locator('.memory-text').textContent(), 'memory number 1');
+    assert.equal(await page.getByRole('button', { name: 'More' }).isVisible(), false, 'nothing more to load');
+  });
+});
+
 test('signing up with a taken email offers to log in with it', async () => {
   const email = uniqueEmail('taken');
   await signupByApi(email);
