@@ -11,7 +11,7 @@ use store::{
 use crate::error::{ApiError, ApiResult};
 use crate::request::{Request, bearer_token, client_addr, json_body};
 use crate::response::{Response, json};
-use crate::{App, password};
+use crate::{App, password, summary};
 
 #[derive(Deserialize)]
 struct SignupUser {
@@ -148,6 +148,7 @@ async fn signup(
         password_hash,
     };
     let (user, organization) = app.store.create_user(new_user, organization).await?;
+    summary::identify(user.id);
     tracing::info!(
         user_id = user.id.0,
         account_type = user.account_type.as_str(),
@@ -185,6 +186,7 @@ pub async fn login(app: &App, request: Request) -> ApiResult<Response> {
             return Err(ApiError::InvalidCredentials);
         }
     };
+    summary::identify(user.id);
     app.store.clear_hits(&failures_key, window).await?;
     let token = app.issue_token(&user)?;
     Ok(json(
@@ -229,6 +231,7 @@ pub(crate) async fn verified_claims(app: &App, request: &Request) -> ApiResult<C
         tracing::info!(user_id = claims.user_id, "revoked token refused");
         return Err(ApiError::Unauthorized);
     }
+    summary::identify(store::UserId(claims.user_id));
     Ok(claims)
 }
 

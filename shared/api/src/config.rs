@@ -30,13 +30,24 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{0} must be a whole number")]
     NotANumber(&'static str),
+    #[error("set either MEM0_JWT_SECRET_ARN or MEM0_JWT_SECRET, not both")]
+    TwoSecrets,
     #[error("token settings: {0}")]
     Token(#[from] claims::ConfigError),
 }
 
+/// Where the token signing secret comes from.
+pub enum SigningSecret {
+    /// The key itself: local runs (`cargo lambda watch`, tests).
+    Value(SecretString),
+    /// The ARN (or name) of a Secrets Manager secret holding the key: deployed
+    /// functions, which fetch it once per cold start.
+    SecretsManager(String),
+}
+
 /// What a deployed function reads from its environment.
 pub struct Config {
-    pub jwt_secret: SecretString,
+    pub signing_secret: SigningSecret,
     pub token_settings: TokenSettings,
     pub table: String,
     pub dynamodb_endpoint: Option<String>,
@@ -55,11 +66,17 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
-    /// Reads `MEM0_JWT_SECRET` (required, >= 32 bytes), `MEM0_TABLE` (required),
-    /// `DYNAMODB_ENDPOINT`, `MEM0_TOKEN_TTL_SECONDS`, `MEM0_SIGNUPS_PER_HOUR` and
-    /// `MEM0_FAILED_LOGINS_PER_15_MIN`.
+    /// Reads the process environment; see [`Config::from_vars`].
     pub fn from_env() -> Result<Self, ConfigError> {
-        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads `MEM0_JWT_SECRET_ARN` or `MEM0_JWT_SECRET` (exactly one; a key given
+    /// directly must be >= 32 bytes), `MEM0_TABLE` (required), `DYNAMODB_ENDPOINT`,
+    /// `MEM0_TOKEN_TTL_SECONDS`, `MEM0_SIGNUPS_PER_HOUR` and
+    /// `MEM0_FAILED_LOGINS_PER_15_MIN` through `lookup`.
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
             var(name).map_or(Ok(default), |raw| {
                 raw.trim()
@@ -72,10 +89,14 @@ impl Config {
             u32::try_from(number(name, u64::from(default))?)
                 .map_err(|_| ConfigError::NotANumber(name))
         };
+        let signing_secret = match (var("MEM0_JWT_SECRET_ARN"), var("MEM0_JWT_SECRET")) {
+            (Some(_), Some(_)) => return Err(ConfigError::TwoSecrets),
+            (Some(arn), None) => SigningSecret::SecretsManager(arn.trim().to_owned()),
+            (None, Some(key)) => SigningSecret::Value(SecretString::from(key)),
+            (None, None) => return Err(ConfigError::Missing("MEM0_JWT_SECRET_ARN")),
+        };
         let config = Self {
-            jwt_secret: SecretString::from(
-                var("MEM0_JWT_SECRET").ok_or(ConfigError::Missing("MEM0_JWT_SECRET"))?,
-            ),
+            signing_secret,
             token_settings: TokenSettings {
                 lifetime: Duration::from_secs(number(
                     "MEM0_TOKEN_TTL_SECONDS",
@@ -96,15 +117,91 @@ impl Config {
                 )?,
             },
         };
-        // Fail at start-up, not on the first login.
-        config.token_keys()?;
+        // Fail at start-up, not on the first login. A fetched secret is checked the
+        // same way once it has been fetched.
+        if let SigningSecret::Value(key) = &config.signing_secret {
+            config.token_keys(key)?;
+        }
         Ok(config)
     }
 
-    pub fn token_keys(&self) -> Result<TokenKeys, ConfigError> {
-        Ok(TokenKeys::new(
-            &self.jwt_secret,
-            self.token_settings.clone(),
-        )?)
+    /// The token keys for `key`, refused if it is too short to sign with.
+    pub fn token_keys(&self, key: &SecretString) -> Result<TokenKeys, ConfigError> {
+        Ok(TokenKeys::new(key, self.token_settings.clone())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(|name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn a_secrets_manager_arn_is_fetched_later_not_read_as_the_key() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mem0-jwt-AbCdEf";
+        let config = config(&[("MEM0_JWT_SECRET_ARN", arn), ("MEM0_TABLE", "mem0")]).unwrap();
+        assert!(
+            matches!(config.signing_secret, SigningSecret::SecretsManager(ref id) if id == arn)
+        );
+        assert_eq!(config.table, "mem0");
+        assert_eq!(config.limits, Limits::default());
+    }
+
+    #[test]
+    fn no_secret_at_all_names_the_variable_to_set() {
+        let error = config(&[("MEM0_TABLE", "mem0")]).unwrap_err();
+        assert_eq!(error.to_string(), "MEM0_JWT_SECRET_ARN is not set");
+    }
+
+    #[test]
+    fn two_secrets_are_refused_rather_than_one_silently_winning() {
+        let error = config(&[
+            ("MEM0_JWT_SECRET_ARN", "mem0-jwt"),
+            ("MEM0_JWT_SECRET", KEY),
+            ("MEM0_TABLE", "mem0"),
+        ])
+        .unwrap_err();
+        assert!(matches!(error, ConfigError::TwoSecrets));
+    }
+
+    #[test]
+    fn a_short_key_given_directly_stops_the_start() {
+        let error = config(&[("MEM0_JWT_SECRET", "short"), ("MEM0_TABLE", "mem0")]).unwrap_err();
+        assert!(matches!(error, ConfigError::Token(_)), "{error}");
+    }
+
+    #[test]
+    fn limits_and_lifetime_come_from_the_environment() {
+        let config = config(&[
+            ("MEM0_JWT_SECRET", KEY),
+            ("MEM0_TABLE", "mem0"),
+            ("MEM0_TOKEN_TTL_SECONDS", "600"),
+            ("MEM0_SIGNUPS_PER_HOUR", "3"),
+            ("MEM0_FAILED_LOGINS_PER_15_MIN", " 4 "),
+        ])
+        .unwrap();
+        assert_eq!(config.token_settings.lifetime, Duration::from_secs(600));
+        assert_eq!(config.limits.signups_per_client_per_hour, 3);
+        assert_eq!(config.limits.failed_logins_per_email, 4);
+        let error = config_error(&[("MEM0_SIGNUPS_PER_HOUR", "many")]);
+        assert_eq!(
+            error.to_string(),
+            "MEM0_SIGNUPS_PER_HOUR must be a whole number"
+        );
+    }
+
+    fn config_error(extra: &[(&str, &str)]) -> ConfigError {
+        let mut vars = vec![("MEM0_JWT_SECRET", KEY), ("MEM0_TABLE", "mem0")];
+        vars.extend_from_slice(extra);
+        config(&vars).unwrap_err()
     }
 }

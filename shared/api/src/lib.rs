@@ -11,6 +11,9 @@ mod password;
 pub mod request;
 pub mod response;
 mod routes;
+#[cfg(feature = "lambda")]
+mod secrets;
+mod summary;
 
 use std::sync::Arc;
 
@@ -18,11 +21,12 @@ use claims::{Subject, TokenKeys};
 use store::{Store, User, Viewer};
 use time::OffsetDateTime;
 
-pub use config::{Config, Limits};
+pub use config::{Config, Limits, SigningSecret};
 pub use error::{ApiError, ApiResult};
 pub use request::{ClientAddr, MAX_BODY_BYTES, Request};
 pub use response::Response;
-pub use routes::{All, Contexts, Login, RouteGroup, Signup, handle};
+pub use routes::{All, Contexts, Login, RouteGroup, Signup, handle, route_template};
+pub use summary::RequestSummary;
 
 /// Everything a handler needs, built once per process (per Lambda cold start).
 pub struct App {

@@ -9,7 +9,7 @@ use http::Method;
 use crate::error::{ApiError, ApiResult};
 use crate::request::{MAX_BODY_BYTES, Request};
 use crate::response::Response;
-use crate::{App, auth, contexts};
+use crate::{App, auth, contexts, summary};
 
 /// A set of routes a process answers; anything else is 404.
 pub trait RouteGroup: Copy + Send + Sync + 'static {
@@ -38,9 +38,6 @@ pub struct All;
 /// Answers one request. Every outcome, errors included, is a response: the error enum
 /// decides status and body, so no path can leak internal text.
 pub async fn handle(app: &App, routes: impl RouteGroup, request: Request) -> Response {
-    if request.body().len() > MAX_BODY_BYTES {
-        return ApiError::PayloadTooLarge.into_response();
-    }
     let raw = request.uri().path();
     let owned: Vec<String> = raw
         .strip_suffix('/')
@@ -50,10 +47,33 @@ pub async fn handle(app: &App, routes: impl RouteGroup, request: Request) -> Res
         .map(str::to_owned)
         .collect();
     let path: Vec<&str> = owned.iter().map(String::as_str).collect();
-    routes
-        .route(app, request, &path)
-        .await
-        .unwrap_or_else(ApiError::into_response)
+    summary::summarize(route_template(&path), async {
+        if request.body().len() > MAX_BODY_BYTES {
+            return ApiError::PayloadTooLarge.into_response();
+        }
+        routes
+            .route(app, request, &path)
+            .await
+            .unwrap_or_else(ApiError::into_response)
+    })
+    .await
+}
+
+/// The contract's name for the route at `path` (split at `/`), for logs and metrics:
+/// `/contexts/{name}` rather than the name someone chose.
+pub fn route_template(path: &[&str]) -> &'static str {
+    match path {
+        ["auth", "signup", "individual"] => "/auth/signup/individual",
+        ["auth", "signup", "organization"] => "/auth/signup/organization",
+        ["auth", "login"] => "/auth/login",
+        ["auth", "me"] => "/auth/me",
+        ["auth", "logout"] => "/auth/logout",
+        ["contexts"] => "/contexts",
+        ["contexts", _] => "/contexts/{name}",
+        ["contexts", _, "memories"] => "/contexts/{name}/memories",
+        ["contexts", _, "memories", _] => "/contexts/{name}/memories/{id}",
+        _ => "unknown",
+    }
 }
 
 const GET: &[Method] = &[Method::GET];
@@ -150,6 +170,35 @@ impl RouteGroup for All {
             ["auth", ..] => Login.route(app, request, path).await,
             ["contexts", ..] => Contexts.route(app, request, path).await,
             _ => Err(ApiError::NotFound),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_template;
+
+    #[test]
+    fn logs_name_routes_by_template_not_by_the_names_in_the_path() {
+        let cases = [
+            ("/auth/signup/individual", "/auth/signup/individual"),
+            ("/auth/signup/organization", "/auth/signup/organization"),
+            ("/auth/login", "/auth/login"),
+            ("/auth/me", "/auth/me"),
+            ("/auth/logout", "/auth/logout"),
+            ("/contexts", "/contexts"),
+            ("/contexts/my-project", "/contexts/{name}"),
+            ("/contexts/my-project/memories", "/contexts/{name}/memories"),
+            (
+                "/contexts/my-project/memories/01J0",
+                "/contexts/{name}/memories/{id}",
+            ),
+            ("/contexts/my-project/other", "unknown"),
+            ("/wp-admin", "unknown"),
+        ];
+        for (path, template) in cases {
+            let parts: Vec<&str> = path.split('/').skip(1).collect();
+            assert_eq!(route_template(&parts), template, "{path}");
         }
     }
 }
