@@ -350,6 +350,32 @@ test('an expired, garbage or forged token in localStorage sends the dashboard to
   });
 });
 
+test('the token countdown ticks, and at zero the dashboard sends the user to log in again', async () => {
+  const user = await signupByApi(uniqueEmail('clock'));
+  await withPage({}, async ({ page }) => {
+    // The page's clock is under the test's control; the server's is not touched.
+    await page.clock.install({ time: Date.now() });
+    await page.goto('/login');
+    await setStorage(page, user.jwt_token, user);
+    await page.goto('/dashboard');
+    await page.locator('#contexts-status', { hasText: 'No contexts yet' }).waitFor();
+    const countdown = page.locator('#token-countdown');
+    await page.clock.fastForward(1000);
+    const first = await countdown.textContent();
+    await page.clock.fastForward(60_000);
+    const later = await countdown.textContent();
+    const seconds = (text) => {
+      const [, h, m, sec] = /^in (\d+) h (\d\d) min (\d\d) s\.$/.exec(text).map(Number);
+      return h * 3600 + m * 60 + sec;
+    };
+    assert.equal(seconds(first) - seconds(later), 60, `${first} then ${later}`);
+    await page.clock.fastForward('24:00:00');
+    await page.waitForURL('**/login?session=ended');
+    assert.deepEqual(await storage(page), { token: null, user: null });
+    assert.ok(await page.locator('#session-ended').isVisible());
+  });
+});
+
 test('user text with HTML and script renders as inert text', async () => {
   const payload = `<img src=x onerror="window.__xss='img'"><script>window.__xss='script'</script>"'&amp;`;
   const tag = '<b onmouseover=alert(1)>t</b>';
