@@ -441,7 +441,6 @@
     clearFieldErrors: clearFieldErrors,
     validateForm: validateForm,
     liveValidation: liveValidation,
-    emailProblem: emailProblem,
     emailLocalPart: emailLocalPart,
     setBusy: setBusy,
     bindShowPassword: bindShowPassword,

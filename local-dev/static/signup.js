@@ -40,38 +40,63 @@
   var COMMON_WORDS = ['password', 'passwort', 'qwerty', 'letmein', 'welcome', 'admin', 'login', 'iloveyou',
     'monkey', 'dragon', 'master', 'sunshine', 'princess', 'football', 'baseball', 'shadow', 'superman',
     'trustno', 'secret', 'hello', 'freedom', 'whatever', 'starwars', 'changeme', 'default', 'mem0'];
-  var RUNS = ['abcdefghijklmnopqrstuvwxyz', '01234567890', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm', 'qwertzuiop', 'azertyuiop'];
+  var RUNS = ['abcdefghijklmnopqrstuvwxyz', '01234567890', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm', 'qwertzuiop',
+    'azertyuiop', 'qazwsxedcrfvtgbyhnujmikolp', '1q2w3e4r5t6y7u8i9o0p'];
   var LEET = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', '$': 's' };
 
   function unleet(s) {
     return s.replace(/[013457@$]/g, function (c) { return LEET[c]; });
   }
 
-  function isRunStep(a, b) {
-    return RUNS.some(function (run) {
-      var i = run.indexOf(a);
-      return i >= 0 && (run.charAt(i + 1) === b || (i > 0 && run.charAt(i - 1) === b));
+  /** Length of the sequence (abc, 4321, qwerty...) starting at chars[i], in one direction of one row. */
+  function runLength(chars, i) {
+    var best = 1;
+    RUNS.forEach(function (row) {
+      [1, -1].forEach(function (step) {
+        var n = 1;
+        while (i + n < chars.length) {
+          var at = row.indexOf(chars[i + n - 1]);
+          if (at < 0 || row.charAt(at + step) !== chars[i + n]) break;
+          n++;
+        }
+        best = Math.max(best, n);
+      });
     });
+    return best;
   }
 
-  /** Rough log10 of the guesses needed, and the weakest pattern found. */
+  /**
+   * Rough log10 of the guesses needed, and the weakest pattern found: like zxcvbn,
+   * known patterns cost a few guesses each and every other character counts as 10.
+   */
   function estimateStrength(password, words) {
-    var chars = Array.from(password.toLowerCase());
+    // UTF-16 units throughout: a rough estimate needs no exact character count.
+    var chars = password.toLowerCase().split('');
     var plain = unleet(chars.join(''));
     var covered = new Array(chars.length).fill(false);
     var log10 = 0;
     var reason = '';
 
+    /** Charges `cost` for a weak pattern, once, if it covers characters not yet counted. */
     function cover(start, length, cost, why) {
+      var fresh = false;
       for (var i = start; i < start + length; i++) {
-        if (covered[i]) return;
+        fresh = fresh || !covered[i];
+        covered[i] = true;
       }
-      for (var j = start; j < start + length; j++) covered[j] = true;
+      if (!fresh) return;
       log10 += cost;
       reason = reason || why;
     }
 
-    words.forEach(function (word) {
+    // A chunk typed again ("bananabanana") adds next to nothing.
+    var repeats = /(.{3,}?)\1+/g;
+    var repeatMatch;
+    while ((repeatMatch = repeats.exec(plain)) !== null) {
+      var chunk = repeatMatch[1].length;
+      cover(repeatMatch.index + chunk, repeatMatch[0].length - chunk, 0.5, 'Repeated words are easy to guess.');
+    }
+    words.map(unleet).forEach(function (word) {
       if (word.length < 3) return;
       for (var at = plain.indexOf(word); at >= 0; at = plain.indexOf(word, at + 1)) {
         cover(at, word.length, 2, 'Common words and names are easy to guess.');
@@ -85,24 +110,18 @@
     for (var i = 0; i < chars.length;) {
       var same = i + 1;
       while (same < chars.length && chars[same] === chars[i]) same++;
-      var run = i + 1;
-      while (run < chars.length && isRunStep(chars[run - 1], chars[run])) run++;
+      var run = runLength(chars, i);
       if (same - i >= 3) {
         cover(i, same - i, 1, 'Repeated characters are easy to guess.');
         i = same;
-      } else if (run - i >= 3) {
-        cover(i, run - i, 1.5, 'Sequences like abcd, 1234 or qwerty are easy to guess.');
-        i = run;
+      } else if (run >= 3) {
+        cover(i, run, 1.5, 'Sequences like abcd, 1234 or qwerty are easy to guess.');
+        i += run;
       } else {
         i++;
       }
     }
-    var rest = chars.filter(function (c, k) { return !covered[k]; });
-    var original = Array.from(password).filter(function (c, k) { return !covered[k]; }).join('');
-    var pool = (/[a-z]/.test(original) ? 26 : 0) + (/[A-Z]/.test(original) ? 26 : 0) +
-      (/[0-9]/.test(original) ? 10 : 0) + (/[ -/:-@[-`{-~]/.test(original) ? 33 : 0) +
-      (/[^\x20-\x7e]/.test(original) ? 100 : 0);
-    if (rest.length) log10 += rest.length * Math.log10(Math.max(pool, 10));
+    log10 += covered.filter(function (done) { return !done; }).length;
     return { log10: log10, reason: reason };
   }
 
