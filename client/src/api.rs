@@ -1,0 +1,375 @@
+//! Typed calls to the public HTTP API (../shared/API.md); the only module that speaks HTTP.
+
+use std::time::Duration;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::names::ContextName;
+
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8000";
+
+/// Everything that can go wrong talking to the API, in the words the user needs.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(
+        "cannot reach the mem0 API at {url} ({reason}). Is the server running? Set MEM0_API_URL to use another address."
+    )]
+    Unreachable { url: String, reason: String },
+    /// 401: the token is missing, expired, revoked or not from this server.
+    #[error("{message}")]
+    Unauthorized { message: String },
+    #[error("{message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("the server at {url} did not answer like the mem0 API (HTTP {status})")]
+    Unexpected { url: String, status: u16 },
+}
+
+/// A successful reply: the body as the server sent it (for `--json`) and its typed reading.
+pub struct Reply<T> {
+    pub raw: Value,
+    pub data: T,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct User {
+    pub email: String,
+    pub name: String,
+    pub account_type: String,
+    pub role: String,
+    #[serde(default)]
+    pub organization_id: Option<u64>,
+    #[serde(default)]
+    pub jwt_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserBody {
+    pub user: User,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Context {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub visibility: String,
+    #[serde(default)]
+    pub memory_count: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ContextList {
+    pub contexts: Vec<Context>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ContextBody {
+    pub context: Context,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Memory {
+    pub id: String,
+    pub text: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MemoryBody {
+    pub memory: Memory,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MemoryPage {
+    pub memories: Vec<Memory>,
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Done {}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub name: &'a str,
+}
+
+pub struct NewOrganization<'a> {
+    pub name: &'a str,
+    pub domain: Option<&'a str>,
+    pub size: Option<&'a str>,
+    pub industry: Option<&'a str>,
+}
+
+/// Characters left alone in a path segment; context names and ids need nothing else.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_');
+
+fn segment(text: &str) -> String {
+    utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+pub struct Api {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(url: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("mem0-cli/", env!("CARGO_PKG_VERSION")))
+            .build()
+            // Only fails if the TLS backend cannot initialise, which nothing can recover from.
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self {
+            url: url.trim_end_matches('/').to_owned(),
+            http,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub async fn signup(
+        &self,
+        user: NewUser<'_>,
+        organization: Option<NewOrganization<'_>>,
+    ) -> Result<Reply<UserBody>, ApiError> {
+        let user_json = json!({"email": user.email, "password": user.password, "name": user.name});
+        let (path, body) = match organization {
+            None => ("/auth/signup/individual", user_json),
+            Some(org) => (
+                "/auth/signup/organization",
+                json!({"user": user_json, "organization": {
+                    "name": org.name, "domain": org.domain, "size": org.size, "industry": org.industry,
+                }}),
+            ),
+        };
+        self.send(Method::POST, path, None, Some(body)).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<Reply<UserBody>, ApiError> {
+        let body = json!({"email": email, "password": password});
+        self.send(Method::POST, "/auth/login", None, Some(body))
+            .await
+    }
+
+    pub async fn me(&self, token: &str) -> Result<Reply<UserBody>, ApiError> {
+        self.send(Method::GET, "/auth/me", Some(token), None).await
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<Reply<Done>, ApiError> {
+        self.send(Method::POST, "/auth/logout", Some(token), None)
+            .await
+    }
+
+    pub async fn contexts(&self, token: &str) -> Result<Reply<ContextList>, ApiError> {
+        self.send(Method::GET, "/contexts", Some(token), None).await
+    }
+
+    pub async fn create_context(
+        &self,
+        token: &str,
+        name: &ContextName,
+        description: Option<&str>,
+        visibility: Option<&str>,
+    ) -> Result<Reply<ContextBody>, ApiError> {
+        let mut body = json!({"name": name.as_str()});
+        if let Some(description) = description {
+            body["description"] = json!(description);
+        }
+        if let Some(visibility) = visibility {
+            body["visibility"] = json!(visibility);
+        }
+        self.send(Method::POST, "/contexts", Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete_context(
+        &self,
+        token: &str,
+        name: &ContextName,
+    ) -> Result<Reply<Done>, ApiError> {
+        let path = format!("/contexts/{}", segment(name.as_str()));
+        self.send(Method::DELETE, &path, Some(token), None)
+            .await
+            .map_err(|error| no_context(error, name))
+    }
+
+    pub async fn remember(
+        &self,
+        token: &str,
+        context: &ContextName,
+        text: &str,
+        tags: &[String],
+    ) -> Result<Reply<MemoryBody>, ApiError> {
+        let path = format!("/contexts/{}/memories", segment(context.as_str()));
+        let body = json!({"text": text, "tags": tags});
+        self.send(Method::POST, &path, Some(token), Some(body))
+            .await
+            .map_err(|error| no_context(error, context))
+    }
+
+    pub async fn recall(
+        &self,
+        token: &str,
+        context: &ContextName,
+        query: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Reply<MemoryPage>, ApiError> {
+        let mut path = format!("/contexts/{}/memories", segment(context.as_str()));
+        let params = {
+            let mut params = form_urlencoded::Serializer::new(String::new());
+            if let Some(query) = query {
+                params.append_pair("query", query);
+            }
+            if let Some(limit) = limit {
+                params.append_pair("limit", &limit.to_string());
+            }
+            params.finish()
+        };
+        if !params.is_empty() {
+            path.push('?');
+            path.push_str(&params);
+        }
+        self.send(Method::GET, &path, Some(token), None)
+            .await
+            .map_err(|error| no_context(error, context))
+    }
+
+    pub async fn forget(
+        &self,
+        token: &str,
+        context: &ContextName,
+        id: &str,
+    ) -> Result<Reply<Done>, ApiError> {
+        let path = format!(
+            "/contexts/{}/memories/{}",
+            segment(context.as_str()),
+            segment(id)
+        );
+        self.send(Method::DELETE, &path, Some(token), None)
+            .await
+            .map_err(|error| match error {
+                ApiError::Api { status: 404, code, .. } => ApiError::Api {
+                    status: 404,
+                    code,
+                    message: format!(
+                        "No memory {id:?} in a context {context} that you can see (ids are shown by recall)."
+                    ),
+                },
+                other => other,
+            })
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<Reply<T>, ApiError> {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|error| self.unreachable(&error))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let unexpected = || ApiError::Unexpected {
+            url: self.url.clone(),
+            status: status.as_u16(),
+        };
+        let text = response
+            .text()
+            .await
+            .map_err(|error| self.unreachable(&error))?;
+        let raw: Value = serde_json::from_str(&text).map_err(|_| unexpected())?;
+        if status.is_success() {
+            let data = serde_json::from_value(raw.clone()).map_err(|_| unexpected())?;
+            return Ok(Reply { raw, data });
+        }
+        #[derive(Deserialize)]
+        struct ErrorBody {
+            error: String,
+            message: String,
+        }
+        let ErrorBody { error, mut message } =
+            serde_json::from_value(raw).map_err(|_| unexpected())?;
+        if status == StatusCode::UNAUTHORIZED && error == "unauthorized" {
+            return Err(ApiError::Unauthorized { message });
+        }
+        if let Some(seconds) = retry_after.filter(|_| status == StatusCode::TOO_MANY_REQUESTS) {
+            message = format!("{message} Try again in {seconds} seconds.");
+        }
+        Err(ApiError::Api {
+            status: status.as_u16(),
+            code: error,
+            message,
+        })
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> ApiError {
+        let reason = if error.is_timeout() {
+            "timed out".to_owned()
+        } else {
+            io_cause(error).unwrap_or_else(|| "could not connect".to_owned())
+        };
+        ApiError::Unreachable {
+            url: self.url.clone(),
+            reason,
+        }
+    }
+}
+
+/// The server's 404 names no context; say which one was missing.
+fn no_context(error: ApiError, context: &ContextName) -> ApiError {
+    match error {
+        ApiError::Api {
+            status: 404, code, ..
+        } => ApiError::Api {
+            status: 404,
+            code,
+            message: format!(
+                "No context {context} that you can see (list them with `mem0 contexts`, create one with `mem0 context create {context}`)."
+            ),
+        },
+        other => other,
+    }
+}
+
+/// The innermost I/O error (e.g. "Connection refused") without reqwest's wrapping text.
+fn io_cause(error: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(error);
+    let mut found = None;
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            found = Some(io.to_string());
+        }
+        source = cause.source();
+    }
+    found
+}

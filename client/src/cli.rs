@@ -1,0 +1,424 @@
+//! The subcommands: each reads its input, calls the API, and prints text or, with
+//! `--json`, the API's reply as it came.
+
+use std::io::{self, BufRead, IsTerminal, Read, Write};
+
+use crate::api::{Api, ApiError, Context, Memory, NewOrganization, NewUser, Reply, User};
+use crate::credentials::{self, CredentialsError, Saved};
+use crate::session::{self, Caller, Session, Source};
+use crate::{Command, ContextCommand, Password, token};
+
+/// Why a command failed; each kind has its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Exit 2: the command line (or its input) can't be used as given.
+    #[error("{0}")]
+    Usage(String),
+    /// Exit 3: not logged in, token expired or refused, wrong password.
+    #[error("{0}")]
+    Auth(String),
+    /// Exit 1: anything else (server unreachable, refused request, local file trouble).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Other(_) => 1,
+            Failure::Usage(_) => 2,
+            Failure::Auth(_) => 3,
+        }
+    }
+}
+
+impl From<CredentialsError> for Failure {
+    fn from(error: CredentialsError) -> Self {
+        Failure::Other(error.to_string())
+    }
+}
+
+/// An API error where no token was involved (signup, login).
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::Unauthorized { message }
+            | ApiError::Api {
+                status: 401,
+                message,
+                ..
+            } => Failure::Auth(message),
+            other => Failure::Other(other.to_string()),
+        }
+    }
+}
+
+struct Ctx {
+    api: Api,
+    json: bool,
+}
+
+impl Ctx {
+    fn session(&self) -> Result<Session, Failure> {
+        Session::resolve(Caller::Cli)?.ok_or_else(|| Failure::Auth(session::missing(Caller::Cli)))
+    }
+
+    /// Turns a 401 into the sentence that says why and how to fix it.
+    fn authed<T>(&self, session: &Session, result: Result<T, ApiError>) -> Result<T, Failure> {
+        result.map_err(|error| match error {
+            ApiError::Unauthorized { .. } => {
+                Failure::Auth(session.refused(Caller::Cli, self.api.url()))
+            }
+            other => other.into(),
+        })
+    }
+
+    /// `--json`: the reply as the API sent it, one line. Otherwise the text.
+    fn print<T>(&self, reply: &Reply<T>, text: impl FnOnce(&T) -> String) {
+        let out = if self.json {
+            reply.raw.to_string()
+        } else {
+            text(&reply.data)
+        };
+        let mut stdout = io::stdout().lock();
+        // A closed pipe (e.g. `| head`) is not worth an error.
+        let _ = writeln!(stdout, "{}", out.trim_end());
+    }
+}
+
+pub async fn run(command: Command, api_url: &str, json: bool) -> Result<(), Failure> {
+    let ctx = Ctx {
+        api: Api::new(api_url),
+        json,
+    };
+    match command {
+        Command::Signup(args) => {
+            let password = read_password(&args.password, true)?;
+            let user = NewUser {
+                email: &args.email,
+                password: &password,
+                name: &args.name,
+            };
+            let organization = args.organization.as_deref().map(|name| NewOrganization {
+                name,
+                domain: args.domain.as_deref(),
+                size: args.size.as_deref(),
+                industry: args.industry.as_deref(),
+            });
+            let reply = ctx.api.signup(user, organization).await?;
+            let path = save_login(&ctx, &reply.data.user)?;
+            ctx.print(&reply, |body| {
+                format!(
+                    "Signed up and logged in as {} ({}).\nToken saved to {}.",
+                    body.user.email,
+                    body.user.account_type,
+                    path.display()
+                )
+            });
+        }
+        Command::Login(args) => {
+            let password = read_password(&args.password, false)?;
+            let reply = ctx.api.login(&args.email, &password).await?;
+            let path = save_login(&ctx, &reply.data.user)?;
+            ctx.print(&reply, |body| {
+                let expiry = body
+                    .user
+                    .jwt_token
+                    .as_deref()
+                    .and_then(token::expiry)
+                    .map(|exp| format!(" It expires at {}.", token::rfc3339(exp)))
+                    .unwrap_or_default();
+                format!(
+                    "Logged in as {}. Token saved to {}.{expiry}",
+                    body.user.email,
+                    path.display()
+                )
+            });
+        }
+        Command::Logout => logout(&ctx).await?,
+        Command::Whoami => {
+            let session = ctx.session()?;
+            let mut reply = ctx.authed(&session, ctx.api.me(&session.token).await)?;
+            let expires_at = token::expiry(&session.token);
+            reply.raw["token"] = serde_json::json!({
+                "source": session.describe_source(),
+                "expires_at": expires_at.map(token::rfc3339),
+            });
+            ctx.print(&reply, |body| {
+                describe_user(&body.user, &session, expires_at, ctx.api.url())
+            });
+        }
+        Command::Contexts => {
+            let session = ctx.session()?;
+            let reply = ctx.authed(&session, ctx.api.contexts(&session.token).await)?;
+            ctx.print(&reply, |body| context_table(&body.contexts));
+        }
+        Command::Context(ContextCommand::Create {
+            name,
+            description,
+            visibility,
+        }) => {
+            let session = ctx.session()?;
+            let result = ctx
+                .api
+                .create_context(
+                    &session.token,
+                    &name,
+                    description.as_deref(),
+                    visibility.map(|v| v.as_str()),
+                )
+                .await;
+            let reply = ctx.authed(&session, result)?;
+            ctx.print(&reply, |body| {
+                format!(
+                    "Created context {} ({}).",
+                    body.context.name, body.context.visibility
+                )
+            });
+        }
+        Command::Context(ContextCommand::Delete { name }) => {
+            let session = ctx.session()?;
+            let reply = ctx.authed(
+                &session,
+                ctx.api.delete_context(&session.token, &name).await,
+            )?;
+            ctx.print(&reply, |_| {
+                format!("Deleted context {name} and its memories.")
+            });
+        }
+        Command::Remember(args) => {
+            let text = memory_text(args.text)?;
+            let session = ctx.session()?;
+            let result = ctx
+                .api
+                .remember(&session.token, &args.context, &text, &args.tags)
+                .await;
+            let reply = ctx.authed(&session, result)?;
+            ctx.print(&reply, |body| {
+                format!("Remembered in {} (id {}).", args.context, body.memory.id)
+            });
+        }
+        Command::Recall(args) => {
+            let session = ctx.session()?;
+            let result = ctx
+                .api
+                .recall(
+                    &session.token,
+                    &args.context,
+                    args.query.as_deref(),
+                    args.limit,
+                )
+                .await;
+            let reply = ctx.authed(&session, result)?;
+            ctx.print(&reply, |page| {
+                let mut text = memory_list(&page.memories);
+                if page.next_cursor.is_some() {
+                    text.push_str("\n(more memories: raise --limit, up to 100)");
+                }
+                text
+            });
+        }
+        Command::Forget(args) => {
+            let session = ctx.session()?;
+            let result = ctx
+                .api
+                .forget(&session.token, &args.context, &args.id)
+                .await;
+            let reply = ctx.authed(&session, result)?;
+            ctx.print(&reply, |_| {
+                format!("Forgot memory {} in {}.", args.id, args.context)
+            });
+        }
+        Command::Mcp => unreachable!("main serves mcp itself"),
+    }
+    Ok(())
+}
+
+fn save_login(ctx: &Ctx, user: &User) -> Result<std::path::PathBuf, Failure> {
+    let token = user
+        .jwt_token
+        .clone()
+        .ok_or_else(|| Failure::Other("the server's reply has no token".to_owned()))?;
+    Ok(credentials::save(&Saved {
+        token,
+        email: user.email.clone(),
+        api_url: ctx.api.url().to_owned(),
+    })?)
+}
+
+/// Revokes the saved token (or, with none saved, the one in MEM0_USER_TOKEN) on the
+/// server, and deletes the saved file even if the server can't be reached.
+async fn logout(ctx: &Ctx) -> Result<(), Failure> {
+    let saved = credentials::load()?;
+    let env_var = Caller::Cli.token_vars()[0];
+    let env_token = std::env::var(env_var).ok().filter(|t| !t.trim().is_empty());
+    let (token, source) = match (&saved, env_token) {
+        (Some(saved), _) => (saved.token.clone(), Source::Saved),
+        (None, Some(token)) => (token.trim().to_owned(), Source::Env(env_var)),
+        (None, None) => {
+            println!("Not logged in; nothing to do.");
+            return Ok(());
+        }
+    };
+    // The saved file goes first: whatever the server says, this machine forgets the login.
+    if source == Source::Saved {
+        credentials::remove()?;
+    }
+    let revoked = ctx.api.logout(&token).await;
+    let note = match source {
+        Source::Saved if std::env::var_os(env_var).is_some() => {
+            format!(" {env_var} is still set in this shell.")
+        }
+        Source::Env(var) => format!(" Unset {var} in this shell."),
+        Source::Saved => String::new(),
+    };
+    match revoked {
+        Ok(reply) => {
+            ctx.print(&reply, |_| {
+                format!("Logged out: the token no longer works.{note}")
+            });
+            Ok(())
+        }
+        // Already expired or revoked: nothing left to revoke.
+        Err(ApiError::Unauthorized { .. }) => {
+            if ctx.json {
+                println!(
+                    r#"{{"success":true,"message":"The token was already expired or revoked."}}"#
+                );
+            } else {
+                println!("Logged out (the token was already expired or revoked).{note}");
+            }
+            Ok(())
+        }
+        Err(error) => Err(Failure::Other(format!(
+            "{}the token could not be revoked on the server: {error}",
+            if source == Source::Saved {
+                "Deleted the saved login, but "
+            } else {
+                ""
+            }
+        ))),
+    }
+}
+
+fn read_password(args: &Password, confirm: bool) -> Result<String, Failure> {
+    let password = if args.password_stdin {
+        let mut line = String::new();
+        io::stdin().lock().read_line(&mut line).map_err(|error| {
+            Failure::Other(format!("cannot read the password from stdin: {error}"))
+        })?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    } else if io::stdin().is_terminal() {
+        let ask = |prompt: &str| {
+            rpassword::prompt_password(prompt)
+                .map_err(|error| Failure::Other(format!("cannot read the password: {error}")))
+        };
+        let password = ask("Password: ")?;
+        if confirm && ask("Password again: ")? != password {
+            return Err(Failure::Usage("the two passwords differ".to_owned()));
+        }
+        password
+    } else {
+        return Err(Failure::Usage(
+            "stdin is not a terminal, so the password can't be asked for: pipe it in with --password-stdin"
+                .to_owned(),
+        ));
+    };
+    if password.is_empty() {
+        return Err(Failure::Usage("the password is empty".to_owned()));
+    }
+    Ok(password)
+}
+
+fn memory_text(words: Vec<String>) -> Result<String, Failure> {
+    let text = if words.is_empty() {
+        let mut stdin = io::stdin();
+        if stdin.is_terminal() {
+            return Err(Failure::Usage(
+                "give the memory's text as arguments, or pipe it in on stdin".to_owned(),
+            ));
+        }
+        let mut text = String::new();
+        stdin
+            .read_to_string(&mut text)
+            .map_err(|error| Failure::Other(format!("cannot read stdin: {error}")))?;
+        text
+    } else {
+        words.join(" ")
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Failure::Usage("the memory's text is empty".to_owned()));
+    }
+    Ok(text.to_owned())
+}
+
+fn describe_user(user: &User, session: &Session, expires_at: Option<i64>, url: &str) -> String {
+    let mut lines = vec![
+        format!("{} <{}>", user.name, user.email),
+        format!("account: {} (role {})", user.account_type, user.role),
+    ];
+    if let Some(organization) = user.organization_id {
+        lines.push(format!("organization: {organization}"));
+    }
+    lines.push(match expires_at {
+        Some(exp) => format!(
+            "token: expires {} ({})",
+            token::rfc3339(exp),
+            token::relative(exp)
+        ),
+        None => "token: expiry unknown".to_owned(),
+    });
+    lines.push(format!("token from: {}", session.describe_source()));
+    lines.push(format!("server: {url}"));
+    lines.join("\n")
+}
+
+fn context_table(contexts: &[Context]) -> String {
+    if contexts.is_empty() {
+        return "No contexts yet. Create one with `mem0 context create NAME`.".to_owned();
+    }
+    let width = contexts
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let mut out = format!(
+        "{:width$}  {:12}  {:>8}  DESCRIPTION\n",
+        "NAME", "VISIBILITY", "MEMORIES"
+    );
+    for c in contexts {
+        out.push_str(&format!(
+            "{:width$}  {:12}  {:>8}  {}\n",
+            c.name,
+            c.visibility,
+            c.memory_count,
+            one_line(c.description.as_deref().unwrap_or(""))
+        ));
+    }
+    out
+}
+
+fn memory_list(memories: &[Memory]) -> String {
+    if memories.is_empty() {
+        return "No memories found.".to_owned();
+    }
+    let mut out = String::new();
+    for memory in memories {
+        let tags = if memory.tags.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", memory.tags.join(", "))
+        };
+        out.push_str(&format!("{}  {}{tags}\n", memory.id, memory.created_at));
+        for line in memory.text.lines() {
+            out.push_str(&format!("    {line}\n"));
+        }
+    }
+    out
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,138 @@
+//! The saved login: one small JSON file, readable by its owner only.
+//!
+//! It lives in `$MEM0_CONFIG_DIR` if set, else the platform's config directory
+//! (`$XDG_CONFIG_HOME/mem0`, usually `~/.config/mem0/credentials.json`).
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use etcetera::BaseStrategy;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Saved {
+    pub token: String,
+    pub email: String,
+    /// The API the token was issued by; tokens are only good there.
+    pub api_url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("cannot find a config directory: set MEM0_CONFIG_DIR or HOME")]
+    NoConfigDir,
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("{path} is not a mem0 credentials file; delete it and run `mem0 login`")]
+    Corrupt { path: PathBuf },
+}
+
+pub fn path() -> Result<PathBuf, CredentialsError> {
+    let dir = match std::env::var_os("MEM0_CONFIG_DIR").filter(|dir| !dir.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => etcetera::choose_base_strategy()
+            .map_err(|_| CredentialsError::NoConfigDir)?
+            .config_dir()
+            .join("mem0"),
+    };
+    Ok(dir.join("credentials.json"))
+}
+
+pub fn load() -> Result<Option<Saved>, CredentialsError> {
+    let path = path()?;
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(CredentialsError::Io {
+                action: "read",
+                path,
+                source,
+            });
+        }
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|_| CredentialsError::Corrupt { path })
+}
+
+/// Writes the file atomically: a new 0600 file beside it, then a rename over the old one,
+/// so the token is never readable by others, not even for a moment.
+pub fn save(saved: &Saved) -> Result<PathBuf, CredentialsError> {
+    let path = path()?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let io_error = |action, path: &Path| {
+        let path = path.to_owned();
+        move |source| CredentialsError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    create_private_dir(dir).map_err(io_error("create", dir))?;
+    let temp = dir.join(format!(".credentials.json.{}.tmp", std::process::id()));
+    let body = serde_json::to_vec_pretty(saved).unwrap_or_default();
+    // A leftover from a crashed run with the same pid would block create_new.
+    let _ = fs::remove_file(&temp);
+    let written = (|| {
+        let mut file = private_file(&temp)?;
+        file.write_all(&body)?;
+        file.sync_all()
+    })();
+    if let Err(source) = written.and_then(|()| fs::rename(&temp, &path)) {
+        let _ = fs::remove_file(&temp);
+        return Err(io_error("write", &path)(source));
+    }
+    Ok(path)
+}
+
+/// Deletes the saved login; `false` if there was none.
+pub fn remove() -> Result<bool, CredentialsError> {
+    let path = path()?;
+    match fs::remove_file(&path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(CredentialsError::Io {
+            action: "delete",
+            path,
+            source,
+        }),
+    }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn private_file(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn private_file(path: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}

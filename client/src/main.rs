@@ -1,0 +1,214 @@
+//! `mem0`: the command line and MCP server for mem0, a client of the public HTTP API only.
+//!
+//! Exit codes: 0 ok, 1 error, 2 usage, 3 authentication (not logged in, expired or
+//! refused token, wrong password).
+
+mod api;
+mod cli;
+mod credentials;
+mod mcp;
+mod names;
+mod session;
+mod token;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::names::ContextName;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mem0",
+    version,
+    about = "Keep memories in named contexts and recall them; also an MCP server (`mem0 mcp`).",
+    after_help = "Token: MEM0_USER_TOKEN, else the saved login (`mem0 login`).\n\
+                  Exit codes: 0 ok, 1 error, 2 usage, 3 not logged in / token expired or refused."
+)]
+pub struct Cli {
+    /// The mem0 API [default: the saved login's server, else http://127.0.0.1:8000]
+    #[arg(long, global = true, env = "MEM0_API_URL", value_parser = parse_url)]
+    pub api_url: Option<String>,
+    /// Print the API's JSON reply instead of text (for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an account (individual, or organization with --organization) and log in.
+    Signup(Signup),
+    /// Log in and save the token for later commands.
+    Login(Login),
+    /// Revoke the saved token on the server and delete it here.
+    Logout,
+    /// Show who the token belongs to and when it expires.
+    Whoami,
+    /// List your contexts and those shared with your organization.
+    Contexts,
+    /// Create or delete a context.
+    #[command(subcommand)]
+    Context(ContextCommand),
+    /// Store a memory in a context (the text from the arguments, else from stdin).
+    Remember(Remember),
+    /// List memories of a context, newest first, or best match first with --query.
+    Recall(Recall),
+    /// Delete one memory by its id.
+    Forget(Forget),
+    /// Serve the MCP tools over stdio (token from MEM0_JWT_TOKEN, MEM0_USER_TOKEN or the saved login).
+    Mcp,
+}
+
+#[derive(Debug, Args)]
+pub struct Password {
+    /// Read the password from the first line of stdin instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Signup {
+    #[arg(long)]
+    pub email: String,
+    /// Your name.
+    #[arg(long)]
+    pub name: String,
+    /// Sign up an organization with this name; you become its admin.
+    #[arg(long)]
+    pub organization: Option<String>,
+    #[arg(long, requires = "organization")]
+    pub domain: Option<String>,
+    #[arg(long, requires = "organization")]
+    pub size: Option<String>,
+    #[arg(long, requires = "organization")]
+    pub industry: Option<String>,
+    #[command(flatten)]
+    pub password: Password,
+}
+
+#[derive(Debug, Args)]
+pub struct Login {
+    #[arg(long)]
+    pub email: String,
+    #[command(flatten)]
+    pub password: Password,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContextCommand {
+    /// Create a context.
+    Create {
+        #[arg(value_parser = parse_context)]
+        name: ContextName,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long, value_enum)]
+        visibility: Option<Visibility>,
+    },
+    /// Delete a context and all its memories.
+    Delete {
+        #[arg(value_parser = parse_context)]
+        name: ContextName,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Visibility {
+    Private,
+    Organization,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Private => "private",
+            Visibility::Organization => "organization",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct Remember {
+    #[arg(long, value_parser = parse_context)]
+    pub context: ContextName,
+    /// A tag (repeat for more).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// The memory; words are joined with spaces. Omit it to read the text from stdin.
+    pub text: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Recall {
+    #[arg(long, value_parser = parse_context)]
+    pub context: ContextName,
+    #[arg(long)]
+    pub query: Option<String>,
+    /// How many memories, 1-100 (the server's default is 20).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct Forget {
+    #[arg(long, value_parser = parse_context)]
+    pub context: ContextName,
+    /// The memory's id, as `mem0 recall` shows it.
+    pub id: String,
+}
+
+fn parse_context(raw: &str) -> Result<ContextName, String> {
+    ContextName::parse(raw)
+}
+
+fn parse_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() => Ok(url.to_owned()),
+        _ => Err(format!(
+            "{raw:?} is not an http:// or https:// URL (e.g. {})",
+            api::DEFAULT_URL
+        )),
+    }
+}
+
+/// A saved token only works on the server that issued it, so that server is the default.
+fn saved_or_default_url() -> String {
+    credentials::load()
+        .ok()
+        .flatten()
+        .map(|saved| saved.api_url)
+        .unwrap_or_else(|| api::DEFAULT_URL.to_owned())
+}
+
+fn main() -> ExitCode {
+    // Usage errors exit 2 and --help/--version 0, as clap does.
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("mem0: error: cannot start: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let api_url = cli.api_url.unwrap_or_else(saved_or_default_url);
+    let outcome = match cli.command {
+        Command::Mcp => runtime.block_on(mcp::serve(api_url)),
+        command => runtime.block_on(cli::run(command, &api_url, cli.json)),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("mem0: error: {failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}

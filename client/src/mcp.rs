@@ -1,0 +1,195 @@
+//! `mem0 mcp`: the memory tools over MCP on stdio, each a call to the HTTP API.
+//!
+//! Any failure (no token, expired token, server down, bad input) is a tool result with
+//! `isError` and a sentence saying what to do; the server itself keeps running.
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::api::{Api, ApiError, Reply};
+use crate::cli::Failure;
+use crate::names::ContextName;
+use crate::session::{self, Caller, Session};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RememberArgs {
+    /// The context (1-64 of A-Z a-z 0-9 . _ -) to store the memory in; it must exist.
+    context: String,
+    /// The memory, 1-16000 characters.
+    text: String,
+    /// Optional tags, at most 20.
+    tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RecallArgs {
+    /// The context to search.
+    context: String,
+    /// Words to look for; without it the newest memories come first.
+    query: Option<String>,
+    /// How many memories, 1-100 (default 20).
+    #[schemars(range(min = 1, max = 100))]
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateContextArgs {
+    /// The new context's name: 1-64 of A-Z a-z 0-9 . _ -
+    name: String,
+    /// What the context is for.
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ForgetArgs {
+    /// The context holding the memory.
+    context: String,
+    /// The memory's id, as remember or recall returned it.
+    id: String,
+}
+
+#[derive(Clone)]
+pub struct Mem0Tools {
+    api_url: String,
+    tool_router: ToolRouter<Self>,
+}
+
+type ToolResult = Result<String, String>;
+
+#[tool_router]
+impl Mem0Tools {
+    fn new(api_url: String) -> Self {
+        Self {
+            api_url,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    #[tool(
+        description = "Store a memory (a note to recall later) in a mem0 context. Returns the stored memory with its id."
+    )]
+    async fn remember(&self, Parameters(args): Parameters<RememberArgs>) -> ToolResult {
+        let context = parse_context(&args.context)?;
+        let tags = args.tags.unwrap_or_default();
+        let (api, session) = self.connect()?;
+        let reply = api
+            .remember(&session.token, &context, &args.text, &tags)
+            .await;
+        self.answer(&api, &session, reply, "memory")
+    }
+
+    #[tool(
+        description = "Recall memories from a mem0 context: the best matches for the query, or the newest without one. Returns {memories:[{id,text,tags,created_at}], next_cursor}."
+    )]
+    async fn recall(&self, Parameters(args): Parameters<RecallArgs>) -> ToolResult {
+        let context = parse_context(&args.context)?;
+        if args.limit.is_some_and(|limit| !(1..=100).contains(&limit)) {
+            return Err("limit must be from 1 to 100.".to_owned());
+        }
+        let (api, session) = self.connect()?;
+        let reply = api
+            .recall(&session.token, &context, args.query.as_deref(), args.limit)
+            .await;
+        let mut page = self.answer_value(&api, &session, reply)?;
+        if let Some(object) = page.as_object_mut() {
+            object.remove("success");
+        }
+        Ok(page.to_string())
+    }
+
+    #[tool(
+        description = "List the mem0 contexts you can use (yours and those shared with your organization), with their descriptions and memory counts."
+    )]
+    async fn list_contexts(&self) -> ToolResult {
+        let (api, session) = self.connect()?;
+        let reply = api.contexts(&session.token).await;
+        self.answer(&api, &session, reply, "contexts")
+    }
+
+    #[tool(description = "Create a private mem0 context to keep memories in.")]
+    async fn create_context(&self, Parameters(args): Parameters<CreateContextArgs>) -> ToolResult {
+        let name = parse_context(&args.name)?;
+        let (api, session) = self.connect()?;
+        let reply = api
+            .create_context(&session.token, &name, args.description.as_deref(), None)
+            .await;
+        self.answer(&api, &session, reply, "context")
+    }
+
+    #[tool(description = "Delete one memory from a mem0 context by its id.")]
+    async fn forget(&self, Parameters(args): Parameters<ForgetArgs>) -> ToolResult {
+        let context = parse_context(&args.context)?;
+        let (api, session) = self.connect()?;
+        let reply = api.forget(&session.token, &context, &args.id).await;
+        self.answer_value(&api, &session, reply)?;
+        Ok(format!("Forgot memory {} in context {context}.", args.id))
+    }
+}
+
+impl Mem0Tools {
+    /// The token is looked up on every call, so a `mem0 login` fixes things without a restart.
+    fn connect(&self) -> Result<(Api, Session), String> {
+        let session = Session::resolve(Caller::Mcp)
+            .map_err(|error| error.to_string())?
+            .ok_or_else(|| session::missing(Caller::Mcp))?;
+        Ok((Api::new(&self.api_url), session))
+    }
+
+    /// The reply's `field` as JSON text.
+    fn answer<T>(
+        &self,
+        api: &Api,
+        session: &Session,
+        reply: Result<Reply<T>, ApiError>,
+        field: &str,
+    ) -> ToolResult {
+        let body = self.answer_value(api, session, reply)?;
+        Ok(body[field].to_string())
+    }
+
+    fn answer_value<T>(
+        &self,
+        api: &Api,
+        session: &Session,
+        reply: Result<Reply<T>, ApiError>,
+    ) -> Result<Value, String> {
+        reply.map(|reply| reply.raw).map_err(|error| match error {
+            ApiError::Unauthorized { .. } => session.refused(Caller::Mcp, api.url()),
+            other => other.to_string(),
+        })
+    }
+}
+
+fn parse_context(raw: &str) -> Result<ContextName, String> {
+    ContextName::parse(raw)
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Mem0Tools {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("mem0", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "mem0 keeps memories in named contexts. Use list_contexts to see them, \
+                 recall to look things up before answering, and remember to store what is \
+                 worth keeping.",
+            )
+    }
+}
+
+pub async fn serve(api_url: String) -> Result<(), Failure> {
+    let running = Mem0Tools::new(api_url)
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|error| Failure::Other(format!("MCP session did not start: {error}")))?;
+    running
+        .waiting()
+        .await
+        .map_err(|error| Failure::Other(format!("MCP server stopped: {error}")))?;
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Which token a command uses, and what to tell the user when there is none or the
+//! server refuses it.
+
+use crate::credentials::{self, CredentialsError};
+use crate::token;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Env(&'static str),
+    Saved,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub source: Source,
+    /// The saved login's email, for hints.
+    pub email: Option<String>,
+}
+
+/// Who is asking: the fix for a bad token differs between a shell and an MCP client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    Cli,
+    Mcp,
+}
+
+impl Caller {
+    /// Environment variables holding a token, first match wins; the saved login comes after.
+    pub fn token_vars(self) -> &'static [&'static str] {
+        match self {
+            Caller::Cli => &["MEM0_USER_TOKEN"],
+            Caller::Mcp => &["MEM0_JWT_TOKEN", "MEM0_USER_TOKEN"],
+        }
+    }
+}
+
+impl Session {
+    pub fn resolve(caller: Caller) -> Result<Option<Self>, CredentialsError> {
+        for var in caller.token_vars() {
+            if let Some(token) = std::env::var(var).ok().filter(|t| !t.trim().is_empty()) {
+                return Ok(Some(Self {
+                    token: token.trim().to_owned(),
+                    source: Source::Env(var),
+                    email: None,
+                }));
+            }
+        }
+        Ok(credentials::load()?.map(|saved| Self {
+            token: saved.token,
+            source: Source::Saved,
+            email: Some(saved.email),
+        }))
+    }
+
+    pub fn describe_source(&self) -> String {
+        match self.source {
+            Source::Env(var) => var.to_owned(),
+            Source::Saved => credentials::path()
+                .map(|path| format!("saved login {}", path.display()))
+                .unwrap_or_else(|_| "saved login".to_owned()),
+        }
+    }
+
+    /// `Some(exp)` if the token's own expiry has passed.
+    pub fn expired_at(&self) -> Option<i64> {
+        token::expiry(&self.token).filter(|&exp| exp <= token::now())
+    }
+
+    /// The sentence for a 401: why (expired, or refused) and how to get a working token.
+    pub fn refused(&self, caller: Caller, api_url: &str) -> String {
+        let why = match self.expired_at() {
+            Some(exp) => format!(
+                "The mem0 token from {} expired at {} ({}).",
+                self.describe_source(),
+                token::rfc3339(exp),
+                token::relative(exp)
+            ),
+            None => format!(
+                "The mem0 API at {api_url} refused the token from {}: it is malformed, was revoked (logged out), or was issued by another server.",
+                self.describe_source()
+            ),
+        };
+        format!("{why} {}", fix(caller, Some(self)))
+    }
+}
+
+pub fn missing(caller: Caller) -> String {
+    let what = match caller {
+        Caller::Cli => "Not logged in.",
+        Caller::Mcp => "No mem0 token is configured.",
+    };
+    format!("{what} {}", fix(caller, None))
+}
+
+fn fix(caller: Caller, session: Option<&Session>) -> String {
+    let email = session
+        .and_then(|s| s.email.as_deref())
+        .unwrap_or("you@example.com");
+    let login = format!("mem0 login --email {email}");
+    match (caller, session.map(|s| s.source)) {
+        (Caller::Cli, Some(Source::Saved)) => format!("Run `{login}` to log in again."),
+        (Caller::Cli, Some(Source::Env(var))) => format!(
+            "Get a new token with `{login}` and unset {var}, or export a fresh token in {var}."
+        ),
+        (Caller::Cli, None) => {
+            format!("Run `{login}` (or `mem0 signup`), or export a token in MEM0_USER_TOKEN.")
+        }
+        (Caller::Mcp, Some(Source::Saved)) => {
+            format!("Run `{login}` in a terminal on this machine, then call the tool again.")
+        }
+        (Caller::Mcp, None) => format!(
+            "Get a token with `{login} --json` (field user.jwt_token) and set it as MEM0_JWT_TOKEN in the \"env\" of the mem0 server in your MCP client's config, then restart the server; or run `{login}` on this machine."
+        ),
+        (Caller::Mcp, Some(Source::Env(var))) => format!(
+            "Get a new token with `{login} --json` (field user.jwt_token), put it in {var} in the \"env\" of the mem0 server in your MCP client's config and restart the server; or run `{login}` on this machine and remove {var} from that config."
+        ),
+    }
+}

@@ -1,0 +1,68 @@
+//! What the client can tell about a token without the server: its expiry, read from the
+//! payload without checking the signature. Only for messages; the server decides.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Debug, Deserialize)]
+struct Payload {
+    exp: Option<i64>,
+}
+
+/// When the token expires (Unix seconds), if it says.
+pub fn expiry(token: &str) -> Option<i64> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice::<Payload>(&bytes).ok()?.exp
+}
+
+pub fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// `2026-01-02T03:04:05Z`, or the raw number if it is out of range.
+pub fn rfc3339(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|at| at.format(&Rfc3339).ok())
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// "in 23 h 59 min" / "2 h 5 min ago".
+pub fn relative(unix: i64) -> String {
+    let delta = unix - now();
+    let minutes = delta.unsigned_abs() / 60;
+    let span = match (minutes / (24 * 60), minutes / 60 % 24, minutes % 60) {
+        (0, 0, m) => format!("{m} min"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, h, _) => format!("{d} d {h} h"),
+    };
+    if delta >= 0 {
+        format!("in {span}")
+    } else {
+        format!("{span} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_read_from_the_payload() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"exp":1700000000,"user_id":1}"#);
+        assert_eq!(expiry(&format!("eyJh.{payload}.sig")), Some(1_700_000_000));
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(expiry("not a token"), None);
+        assert_eq!(expiry("a.!!!.c"), None);
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(relative(now() + 90 * 60 + 30), "in 1 h 30 min");
+        assert_eq!(relative(now() - 3 * 24 * 3600 - 7200 - 30), "3 d 2 h ago");
+    }
+}
