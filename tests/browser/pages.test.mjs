@@ -26,7 +26,7 @@ let browser;
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   browser = await chromium.launch({
-    executablePath: process.env.MEM0_CHROMIUM || '/usr/bin/chromium',
+    executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });

@@ -57,5 +57,5 @@ echo "local-dev for the browser tests on $base"
 
 cd "$here"
 MEM0_BASE_URL="$base" MEM0_SCREENSHOT_DIR="$artifacts/screenshots" \
-  node --test --test-concurrency=1 --test-reporter=spec pages.test.mjs
+  node --test --test-concurrency=1 --test-timeout=60000 --test-reporter=spec pages.test.mjs
 echo "screenshots in tests/artifacts/screenshots"
