@@ -119,24 +119,25 @@ fn segment(text: &str) -> String {
     utf8_percent_encode(text, SEGMENT).to_string()
 }
 
+/// Cheap to clone: clones share one connection pool.
+#[derive(Clone)]
 pub struct Api {
     url: String,
     http: reqwest::Client,
 }
 
 impl Api {
-    pub fn new(url: &str) -> Self {
+    /// Fails only if the TLS backend cannot start.
+    pub fn new(url: &str) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("mem0-cli/", env!("CARGO_PKG_VERSION")))
-            .build()
-            // Only fails if the TLS backend cannot initialise, which nothing can recover from.
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self {
+            .build()?;
+        Ok(Self {
             url: url.trim_end_matches('/').to_owned(),
             http,
-        }
+        })
     }
 
     pub fn url(&self) -> &str {

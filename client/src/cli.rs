@@ -86,11 +86,8 @@ impl Ctx {
     }
 }
 
-pub async fn run(command: Command, api_url: &str, json: bool) -> Result<(), Failure> {
-    let ctx = Ctx {
-        api: Api::new(api_url),
-        json,
-    };
+pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> {
+    let ctx = Ctx { api, json };
     match command {
         Command::Signup(args) => {
             let password = read_password(&args.password, true)?;
@@ -411,7 +408,11 @@ fn memory_list(memories: &[Memory]) -> String {
         } else {
             format!("  [{}]", memory.tags.join(", "))
         };
-        out.push_str(&format!("{}  {}{tags}\n", memory.id, memory.created_at));
+        out.push_str(&format!(
+            "{}  {}{tags}\n",
+            memory.id,
+            token::short_time(&memory.created_at)
+        ));
         for line in memory.text.lines() {
             out.push_str(&format!("    {line}\n"));
         }

@@ -200,9 +200,16 @@ fn main() -> ExitCode {
         }
     };
     let api_url = cli.api_url.unwrap_or_else(saved_or_default_url);
+    let api = match api::Api::new(&api_url) {
+        Ok(api) => api,
+        Err(error) => {
+            eprintln!("mem0: error: cannot set up HTTP: {error}");
+            return ExitCode::from(1);
+        }
+    };
     let outcome = match cli.command {
-        Command::Mcp => runtime.block_on(mcp::serve(api_url)),
-        command => runtime.block_on(cli::run(command, &api_url, cli.json)),
+        Command::Mcp => runtime.block_on(mcp::serve(api)),
+        command => runtime.block_on(cli::run(command, api, cli.json)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

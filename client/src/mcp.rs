@@ -55,7 +55,7 @@ pub struct ForgetArgs {
 
 #[derive(Clone)]
 pub struct Mem0Tools {
-    api_url: String,
+    api: Api,
     tool_router: ToolRouter<Self>,
 }
 
@@ -63,9 +63,9 @@ type ToolResult = Result<String, String>;
 
 #[tool_router]
 impl Mem0Tools {
-    fn new(api_url: String) -> Self {
+    fn new(api: Api) -> Self {
         Self {
-            api_url,
+            api,
             tool_router: Self::tool_router(),
         }
     }
@@ -76,11 +76,12 @@ impl Mem0Tools {
     async fn remember(&self, Parameters(args): Parameters<RememberArgs>) -> ToolResult {
         let context = parse_context(&args.context)?;
         let tags = args.tags.unwrap_or_default();
-        let (api, session) = self.connect()?;
-        let reply = api
+        let session = self.session()?;
+        let reply = self
+            .api
             .remember(&session.token, &context, &args.text, &tags)
             .await;
-        self.answer(&api, &session, reply, "memory")
+        self.answer(&session, reply, "memory")
     }
 
     #[tool(
@@ -91,11 +92,12 @@ impl Mem0Tools {
         if args.limit.is_some_and(|limit| !(1..=100).contains(&limit)) {
             return Err("limit must be from 1 to 100.".to_owned());
         }
-        let (api, session) = self.connect()?;
-        let reply = api
+        let session = self.session()?;
+        let reply = self
+            .api
             .recall(&session.token, &context, args.query.as_deref(), args.limit)
             .await;
-        let mut page = self.answer_value(&api, &session, reply)?;
+        let mut page = self.answer_value(&session, reply)?;
         if let Some(object) = page.as_object_mut() {
             object.remove("success");
         }
@@ -106,60 +108,58 @@ impl Mem0Tools {
         description = "List the mem0 contexts you can use (yours and those shared with your organization), with their descriptions and memory counts."
     )]
     async fn list_contexts(&self) -> ToolResult {
-        let (api, session) = self.connect()?;
-        let reply = api.contexts(&session.token).await;
-        self.answer(&api, &session, reply, "contexts")
+        let session = self.session()?;
+        let reply = self.api.contexts(&session.token).await;
+        self.answer(&session, reply, "contexts")
     }
 
     #[tool(description = "Create a private mem0 context to keep memories in.")]
     async fn create_context(&self, Parameters(args): Parameters<CreateContextArgs>) -> ToolResult {
         let name = parse_context(&args.name)?;
-        let (api, session) = self.connect()?;
-        let reply = api
+        let session = self.session()?;
+        let reply = self
+            .api
             .create_context(&session.token, &name, args.description.as_deref(), None)
             .await;
-        self.answer(&api, &session, reply, "context")
+        self.answer(&session, reply, "context")
     }
 
     #[tool(description = "Delete one memory from a mem0 context by its id.")]
     async fn forget(&self, Parameters(args): Parameters<ForgetArgs>) -> ToolResult {
         let context = parse_context(&args.context)?;
-        let (api, session) = self.connect()?;
-        let reply = api.forget(&session.token, &context, &args.id).await;
-        self.answer_value(&api, &session, reply)?;
+        let session = self.session()?;
+        let reply = self.api.forget(&session.token, &context, &args.id).await;
+        self.answer_value(&session, reply)?;
         Ok(format!("Forgot memory {} in context {context}.", args.id))
     }
 }
 
 impl Mem0Tools {
     /// The token is looked up on every call, so a `mem0 login` fixes things without a restart.
-    fn connect(&self) -> Result<(Api, Session), String> {
-        let session = Session::resolve(Caller::Mcp)
+    fn session(&self) -> Result<Session, String> {
+        Session::resolve(Caller::Mcp)
             .map_err(|error| error.to_string())?
-            .ok_or_else(|| session::missing(Caller::Mcp))?;
-        Ok((Api::new(&self.api_url), session))
+            .ok_or_else(|| session::missing(Caller::Mcp))
     }
 
     /// The reply's `field` as JSON text.
     fn answer<T>(
         &self,
-        api: &Api,
         session: &Session,
         reply: Result<Reply<T>, ApiError>,
         field: &str,
     ) -> ToolResult {
-        let body = self.answer_value(api, session, reply)?;
+        let body = self.answer_value(session, reply)?;
         Ok(body[field].to_string())
     }
 
     fn answer_value<T>(
         &self,
-        api: &Api,
         session: &Session,
         reply: Result<Reply<T>, ApiError>,
     ) -> Result<Value, String> {
         reply.map(|reply| reply.raw).map_err(|error| match error {
-            ApiError::Unauthorized { .. } => session.refused(Caller::Mcp, api.url()),
+            ApiError::Unauthorized { .. } => session.refused(Caller::Mcp, self.api.url()),
             other => other.to_string(),
         })
     }
@@ -182,8 +182,8 @@ impl ServerHandler for Mem0Tools {
     }
 }
 
-pub async fn serve(api_url: String) -> Result<(), Failure> {
-    let running = Mem0Tools::new(api_url)
+pub async fn serve(api: Api) -> Result<(), Failure> {
+    let running = Mem0Tools::new(api)
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|error| Failure::Other(format!("MCP session did not start: {error}")))?;

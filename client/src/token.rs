@@ -31,6 +31,15 @@ pub fn rfc3339(unix: i64) -> String {
         .unwrap_or_else(|| unix.to_string())
 }
 
+/// An RFC 3339 time from the API as `2026-01-02 03:04 UTC`; unchanged if it doesn't parse.
+pub fn short_time(rfc3339: &str) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    OffsetDateTime::parse(rfc3339, &Rfc3339)
+        .ok()
+        .and_then(|at| at.to_offset(time::UtcOffset::UTC).format(format).ok())
+        .unwrap_or_else(|| rfc3339.to_owned())
+}
+
 /// "in 23 h 59 min" / "2 h 5 min ago".
 pub fn relative(unix: i64) -> String {
     let delta = unix - now();
@@ -56,6 +65,11 @@ mod tests {
         let payload = URL_SAFE_NO_PAD.encode(br#"{"exp":1700000000,"user_id":1}"#);
         assert_eq!(expiry(&format!("eyJh.{payload}.sig")), Some(1_700_000_000));
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(
+            short_time("2023-11-14T22:13:20.123456Z"),
+            "2023-11-14 22:13 UTC"
+        );
+        assert_eq!(short_time("yesterday"), "yesterday");
         assert_eq!(expiry("not a token"), None);
         assert_eq!(expiry("a.!!!.c"), None);
     }

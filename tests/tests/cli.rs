@@ -471,6 +471,53 @@ async fn auth_problems_exit_3_and_say_how_to_fix_them() {
 }
 
 #[tokio::test]
+async fn login_on_a_terminal_prompts_without_echoing_the_password() {
+    let server = Server::start();
+    let shell = Shell::new(&server);
+    let (email, _) = shell.signup();
+    std::fs::remove_file(shell.credentials()).expect("start logged out");
+    // `script` gives mem0 a real terminal; its output is what the user would see.
+    let line = format!("{} login --email {email}", mem0().display());
+    let mut command = shell.command(Path::new("script"));
+    command
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("script (util-linux) runs");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut screen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&screen).contains("Password: ") {
+        let read = std::io::Read::read(&mut stdout, &mut byte).expect("terminal output");
+        assert_eq!(
+            read,
+            1,
+            "no prompt before exit: {}",
+            String::from_utf8_lossy(&screen)
+        );
+        screen.push(byte[0]);
+    }
+    // Echo is turned off right after the prompt is written.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .expect("typed");
+    std::io::Read::read_to_end(&mut stdout, &mut screen).expect("terminal output");
+    let status = child.wait().expect("script finishes");
+    drop(stdin);
+    let screen = String::from_utf8_lossy(&screen);
+    assert!(status.success(), "login failed: {screen}");
+    assert!(screen.contains("Logged in as"), "{screen}");
+    assert!(
+        !screen.contains(PASSWORD),
+        "the password was echoed: {screen}"
+    );
+    assert!(shell.credentials().exists());
+}
+
+#[tokio::test]
 async fn an_unreachable_server_is_named_and_exits_1() {
     let server = Server::start();
     let url = server.url.clone();
