@@ -147,31 +147,25 @@ async fn open_store(args: &Args) -> Result<Arc<dyn Store>, StartError> {
 }
 
 fn router(app: Arc<api::App>, static_dir: &Path) -> Router {
-    let page = |file: &str| {
-        get_service(ServeFile::new(static_dir.join(file))).fallback(page_method_not_allowed)
-    };
-    let pages = Router::new()
-        .route("/", page("signup.html"))
-        .route("/login", page("login.html"))
-        .route("/dashboard", page("dashboard.html"))
-        .nest_service("/static", ServeDir::new(static_dir))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-            ),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+    let mut pages = Router::new();
+    for page in site::PAGES {
+        pages = pages.route(
+            page.path,
+            get_service(ServeFile::new(static_dir.join(page.file)))
+                .fallback(page_method_not_allowed),
+        );
+    }
+    pages = pages.nest_service(site::STATIC_PREFIX, ServeDir::new(static_dir));
+    for (name, value) in site::SECURITY_HEADERS {
+        pages = pages.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
         ));
+    }
     pages
         .fallback(api_route)
         .with_state(app)
+        // The API's JSON too: nothing this origin sends is to be sniffed.
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

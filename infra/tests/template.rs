@@ -1,0 +1,758 @@
+//! `infra/template.yaml` against the code it deploys. Each check states one thing that
+//! must not drift apart: the table and `shared/store`'s schema, the routes and the
+//! HTTP contract (and the `cargo lambda watch` router), the permissions and what each
+//! function calls, the configuration and what `api::Config` reads.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use aws_sdk_dynamodb::types::KeySchemaElement;
+use infra::{Route, Yaml, intrinsic_call, reference, resources, strings};
+use store::dynamo::schema;
+
+fn template() -> Yaml {
+    infra::template().unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("infra/ is inside the workspace")
+        .to_path_buf()
+}
+
+fn resource<'a>(template: &'a Yaml, id: &str) -> &'a Yaml {
+    let found = &template["Resources"][id];
+    assert!(!found.is_badvalue(), "the template has no resource {id}");
+    found
+}
+
+fn text(value: &Yaml) -> String {
+    match value {
+        Yaml::String(s) | Yaml::Real(s) => s.clone(),
+        Yaml::Integer(i) => i.to_string(),
+        Yaml::Boolean(b) => b.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+// ------------------------------------------------------------------ the table
+
+/// The differences between the template's table and what `ensure_table` creates from
+/// `schema.rs` (the tests and local-dev's `--store dynamodb` use that one).
+fn table_drift(template: &Yaml) -> Vec<String> {
+    let tables = resources(template, "AWS::DynamoDB::Table");
+    let [(_, table)] = tables.as_slice() else {
+        return vec![format!(
+            "expected one DynamoDB table, found {}",
+            tables.len()
+        )];
+    };
+    let table = &table["Properties"];
+    let mut drift = Vec::new();
+    let mut compare =
+        |what: &str, declared: Vec<(String, String)>, expected: Vec<(String, String)>| {
+            if declared != expected {
+                drift.push(format!(
+                    "{what}: template has {declared:?}, schema.rs has {expected:?}"
+                ));
+            }
+        };
+
+    let pairs = |list: &Yaml, a: &str, b: &str| -> Vec<(String, String)> {
+        list.as_vec()
+            .into_iter()
+            .flatten()
+            .map(|item| (text(&item[a]), text(&item[b])))
+            .collect()
+    };
+    let key_pairs = |key: &[KeySchemaElement]| -> Vec<(String, String)> {
+        key.iter()
+            .map(|e| {
+                (
+                    e.attribute_name().to_owned(),
+                    e.key_type().as_str().to_owned(),
+                )
+            })
+            .collect()
+    };
+
+    let mut declared = pairs(
+        &table["AttributeDefinitions"],
+        "AttributeName",
+        "AttributeType",
+    );
+    let mut expected: Vec<(String, String)> = schema::attribute_definitions()
+        .expect("schema builds")
+        .iter()
+        .map(|d| {
+            (
+                d.attribute_name().to_owned(),
+                d.attribute_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    declared.sort();
+    expected.sort();
+    compare("AttributeDefinitions", declared, expected);
+
+    compare(
+        "KeySchema",
+        pairs(&table["KeySchema"], "AttributeName", "KeyType"),
+        key_pairs(&schema::key_schema(schema::TABLE_KEY).expect("schema builds")),
+    );
+
+    let declared_indexes: BTreeMap<String, &Yaml> = table["GlobalSecondaryIndexes"]
+        .as_vec()
+        .into_iter()
+        .flatten()
+        .map(|index| (text(&index["IndexName"]), index))
+        .collect();
+    let expected_indexes = schema::global_secondary_indexes().expect("schema builds");
+    compare(
+        "GlobalSecondaryIndexes (names)",
+        declared_indexes
+            .keys()
+            .map(|n| (n.clone(), String::new()))
+            .collect(),
+        expected_indexes
+            .iter()
+            .map(|i| (i.index_name().to_owned(), String::new()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    );
+    for index in &expected_indexes {
+        let Some(declared) = declared_indexes.get(index.index_name()) else {
+            continue;
+        };
+        compare(
+            &format!("index {} KeySchema", index.index_name()),
+            pairs(&declared["KeySchema"], "AttributeName", "KeyType"),
+            key_pairs(index.key_schema()),
+        );
+        let projection = index.projection().expect("schema sets a projection");
+        compare(
+            &format!("index {} Projection", index.index_name()),
+            vec![(
+                text(&declared["Projection"]["ProjectionType"]),
+                format!("{:?}", strings(&declared["Projection"]["NonKeyAttributes"])),
+            )],
+            vec![(
+                projection
+                    .projection_type()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default(),
+                format!("{:?}", projection.non_key_attributes()),
+            )],
+        );
+    }
+
+    compare(
+        "BillingMode",
+        vec![(text(&table["BillingMode"]), String::new())],
+        vec![(schema::BILLING_MODE.as_str().to_owned(), String::new())],
+    );
+    compare(
+        "TimeToLiveSpecification",
+        vec![(
+            text(&table["TimeToLiveSpecification"]["AttributeName"]),
+            text(&table["TimeToLiveSpecification"]["Enabled"]),
+        )],
+        vec![(schema::TTL_ATTRIBUTE.to_owned(), "true".to_owned())],
+    );
+    drift
+}
+
+#[test]
+fn the_table_is_the_one_the_store_creates_for_tests_and_local_dev() {
+    let drift = table_drift(&template());
+    assert!(
+        drift.is_empty(),
+        "infra/template.yaml and shared/store/src/dynamo/schema.rs disagree; change both:\n{}",
+        drift.join("\n")
+    );
+}
+
+#[test]
+fn a_table_that_drifts_from_the_schema_is_caught() {
+    let original = std::fs::read_to_string(infra::template_path()).unwrap();
+    for (from, to) in [
+        (
+            "AttributeName: GSI1SK\n              KeyType: RANGE",
+            "AttributeName: GSI1SK\n              KeyType: HASH",
+        ),
+        ("IndexName: gsi1", "IndexName: gsi2"),
+        ("ProjectionType: ALL", "ProjectionType: KEYS_ONLY"),
+        ("AttributeName: expires_at", "AttributeName: ttl"),
+        ("BillingMode: PAY_PER_REQUEST", "BillingMode: PROVISIONED"),
+        (
+            "- AttributeName: SK\n          AttributeType: S",
+            "- AttributeName: SK\n          AttributeType: N",
+        ),
+    ] {
+        assert!(
+            original.contains(from),
+            "the template no longer has {from:?}"
+        );
+        let drifted = infra::parse(&original.replacen(from, to, 1)).unwrap();
+        assert!(
+            !table_drift(&drifted).is_empty(),
+            "changing {from:?} to {to:?} went unnoticed"
+        );
+    }
+}
+
+#[test]
+fn the_table_is_kept_safe_in_production() {
+    let template = template();
+    let (_, table) = resources(&template, "AWS::DynamoDB::Table")[0];
+    assert_eq!(table["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(table["UpdateReplacePolicy"].as_str(), Some("Retain"));
+    let properties = &table["Properties"];
+    assert_eq!(
+        properties["DeletionProtectionEnabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        properties["SSESpecification"]["SSEEnabled"].as_bool(),
+        Some(true)
+    );
+}
+
+// ------------------------------------------------------------------ routes
+
+/// The routes `../shared/API.md` names, with the function each belongs to. Kept here
+/// because `../shared` is outside this repository and may be missing (a fresh clone in
+/// CI); when it is there, `the_committed_route_list_is_the_contracts` compares.
+const CONTRACT_ROUTES: [(&str, &str, &str); 11] = [
+    ("POST", "/auth/signup/individual", "signup"),
+    ("POST", "/auth/signup/organization", "signup"),
+    ("POST", "/auth/login", "login"),
+    ("GET", "/auth/me", "login"),
+    ("GET", "/contexts", "contexts"),
+    ("POST", "/contexts", "contexts"),
+    ("GET", "/contexts/{name}", "contexts"),
+    ("DELETE", "/contexts/{name}", "contexts"),
+    ("POST", "/contexts/{name}/memories", "contexts"),
+    ("GET", "/contexts/{name}/memories", "contexts"),
+    ("DELETE", "/contexts/{name}/memories/{id}", "contexts"),
+];
+
+/// Our additions to the contract (README "Additions to the contract").
+const ADDED_ROUTES: [(&str, &str, &str); 1] = [("POST", "/auth/logout", "login")];
+
+/// The proxy path of the static files, in API Gateway's syntax.
+const STATIC_ROUTE: &str = "/static/{proxy+}";
+
+/// `METHOD /path` of every backticked route in the contract's text, query stripped.
+fn routes_in_contract(text: &str) -> BTreeSet<(String, String)> {
+    const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter_map(|span| {
+            let (method, rest) = span.split_once(' ')?;
+            if !METHODS.contains(&method) || !rest.starts_with('/') {
+                return None;
+            }
+            let path = rest.split(['?', ' ']).next()?;
+            Some((method.to_owned(), path.to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_committed_route_list_is_the_contracts() {
+    let contract = workspace_root().join("../shared/API.md");
+    let Ok(text) = std::fs::read_to_string(&contract) else {
+        eprintln!(
+            "{} is not here (fresh clone); the committed CONTRACT_ROUTES stand for it",
+            contract.display()
+        );
+        return;
+    };
+    let named = routes_in_contract(&text);
+    let committed: BTreeSet<(String, String)> = CONTRACT_ROUTES
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        named, committed,
+        "API.md's routes changed: update CONTRACT_ROUTES, the template and the watch router"
+    );
+}
+
+#[test]
+fn routes_are_found_in_contract_text() {
+    let found = routes_in_contract(
+        "| `GET /contexts/{name}/memories?query=&limit=` | 200 |\n`POST /auth/login` `{\"email\"}`\n\
+         pages `/` and `/login`, header `Authorization: Bearer <t>`",
+    );
+    let expected: BTreeSet<(String, String)> = [
+        ("GET", "/contexts/{name}/memories"),
+        ("POST", "/auth/login"),
+    ]
+    .iter()
+    .map(|(m, p)| (m.to_string(), p.to_string()))
+    .collect();
+    assert_eq!(found, expected);
+}
+
+/// Whether `route` answers `method` on `path` with `binary`.
+fn answers(route: &Route, method: &str, path: &str, binary: &str) -> bool {
+    route.path == path
+        && (route.method == method || route.method == "ANY")
+        && route.binary == binary
+}
+
+#[test]
+fn every_contract_route_reaches_its_function() {
+    let routes = infra::routes(&template());
+    for (method, path, binary) in CONTRACT_ROUTES.iter().chain(&ADDED_ROUTES) {
+        assert!(
+            routes.iter().any(|r| answers(r, method, path, binary)),
+            "{method} {path} is not routed to {binary}; the template routes: {routes:#?}"
+        );
+    }
+}
+
+#[test]
+fn api_routes_take_every_method_so_the_handlers_answer_405() {
+    let routes = infra::routes(&template());
+    for (_, path, binary) in CONTRACT_ROUTES.iter().chain(&ADDED_ROUTES) {
+        let route = routes
+            .iter()
+            .find(|r| r.path == *path)
+            .unwrap_or_else(|| panic!("{path} is not routed"));
+        assert_eq!(
+            (route.method.as_str(), route.binary.as_str()),
+            ("ANY", *binary),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn the_pages_are_served_on_the_api_origin_by_the_pages_function() {
+    let routes = infra::routes(&template());
+    let mut expected: BTreeSet<&str> = site::PAGES.iter().map(|page| page.path).collect();
+    expected.insert(STATIC_ROUTE);
+    expected.insert("$default");
+    let served: BTreeSet<&str> = routes
+        .iter()
+        .filter(|r| r.binary == "pages")
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(served, expected);
+    assert_eq!(
+        format!("{}/{{proxy+}}", site::STATIC_PREFIX),
+        STATIC_ROUTE,
+        "the static files' route follows site::STATIC_PREFIX"
+    );
+    for route in routes
+        .iter()
+        .filter(|r| r.binary == "pages" && r.path != "$default")
+    {
+        assert_eq!(route.method, "GET", "{}", route.path);
+    }
+}
+
+#[test]
+fn nothing_but_the_contract_and_the_pages_is_routed() {
+    let routes = infra::routes(&template());
+    let known: BTreeSet<&str> = CONTRACT_ROUTES
+        .iter()
+        .chain(&ADDED_ROUTES)
+        .map(|(_, path, _)| *path)
+        .chain(site::PAGES.iter().map(|page| page.path))
+        .chain([STATIC_ROUTE, "$default"])
+        .collect();
+    for route in &routes {
+        assert!(
+            known.contains(route.path.as_str()),
+            "unexpected route {route:?}"
+        );
+    }
+}
+
+/// `[workspace.metadata.lambda.watch.router]` of the root Cargo.toml: path -> function.
+fn watch_router() -> BTreeMap<String, String> {
+    let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
+    let manifest: toml::Table = toml::from_str(&manifest).unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .expect("Cargo.toml has [workspace.metadata.lambda.watch.router]");
+    router
+        .iter()
+        .map(|(path, function)| {
+            let function = function
+                .as_str()
+                .unwrap_or_else(|| panic!("router entry {path} names one function"));
+            (path.clone(), function.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn cargo_lambda_watch_routes_like_the_template() {
+    let from_template: BTreeMap<String, String> = infra::routes(&template())
+        .into_iter()
+        .filter(|route| route.path != "$default")
+        // matchit's catch-all is {*name}; API Gateway's greedy parameter is {name+}.
+        .map(|route| (route.path.replace("{proxy+}", "{*proxy}"), route.binary))
+        .collect();
+    assert_eq!(
+        watch_router(),
+        from_template,
+        "the root Cargo.toml's watch router and infra/template.yaml route differently"
+    );
+}
+
+// ------------------------------------------------------------------ functions
+
+const FUNCTIONS: [&str; 4] = ["signup", "login", "contexts", "pages"];
+
+/// `(logical id, function)` of the function built from `binary`.
+fn function<'a>(template: &'a Yaml, binary: &str) -> (&'a str, &'a Yaml) {
+    let found: Vec<_> = resources(template, "AWS::Serverless::Function")
+        .into_iter()
+        .filter(|(_, f)| infra::binary(f) == Some(binary))
+        .collect();
+    assert_eq!(found.len(), 1, "one function runs the {binary} binary");
+    found[0]
+}
+
+#[test]
+fn every_function_is_an_arm64_rust_binary_of_this_workspace() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
+    assert_eq!(strings(&globals["Architectures"]), ["arm64"]);
+    assert_eq!(globals["Handler"].as_str(), Some("bootstrap"));
+    let code = globals["CodeUri"].as_str().expect("CodeUri in Globals");
+    assert_eq!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(code)
+            .canonicalize()
+            .unwrap(),
+        workspace_root().canonicalize().unwrap(),
+        "CodeUri is the workspace root, where cargo lambda builds"
+    );
+    let declared: BTreeSet<&str> = resources(&template, "AWS::Serverless::Function")
+        .into_iter()
+        .filter_map(|(_, f)| infra::binary(f))
+        .collect();
+    assert_eq!(declared, BTreeSet::from(FUNCTIONS));
+    for binary in FUNCTIONS {
+        let (id, function) = function(&template, binary);
+        assert_eq!(
+            function["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{id}"
+        );
+        assert!(
+            workspace_root()
+                .join("functions")
+                .join(binary)
+                .join("src/main.rs")
+                .exists(),
+            "{id} builds functions/{binary}"
+        );
+        let properties = &function["Properties"];
+        for overridden in ["Runtime", "Architectures", "Handler", "CodeUri"] {
+            assert!(
+                properties[overridden].is_badvalue(),
+                "{id} overrides {overridden}"
+            );
+        }
+        let logging = &properties["LoggingConfig"];
+        assert_eq!(logging["LogFormat"].as_str(), Some("JSON"), "{id}");
+        assert!(
+            matches!(&logging["LogGroup"], Yaml::Hash(h) if h.contains_key(&Yaml::String("Ref".into()))),
+            "{id} logs to a log group of the template, which has a retention"
+        );
+        assert!(
+            properties["MemorySize"].as_i64().is_some(),
+            "{id} sizes its memory"
+        );
+    }
+}
+
+#[test]
+fn every_log_group_expires() {
+    let template = template();
+    let groups = resources(&template, "AWS::Logs::LogGroup");
+    assert_eq!(
+        groups.len(),
+        FUNCTIONS.len() + 1,
+        "one per function and the access log"
+    );
+    for (id, group) in groups {
+        assert_eq!(
+            group["Properties"]["RetentionInDays"],
+            reference("LogRetentionDays"),
+            "{id}"
+        );
+    }
+}
+
+// ------------------------------------------------------------------ permissions
+
+/// The table actions each function's code calls (see shared/store/src/dynamo/mod.rs
+/// and which Store methods each route group uses). Transactions are checked by
+/// DynamoDB as the PutItem / UpdateItem / DeleteItem of each of their items.
+fn table_actions(binary: &str) -> BTreeSet<&'static str> {
+    BTreeSet::from_iter(match binary {
+        // hit (UpdateItem), create_user: get (GetItem), next_id (UpdateItem),
+        // the transaction's puts (PutItem).
+        "signup" => vec![
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ],
+        // hits (GetItem), credentials + user (GetItem), hit (UpdateItem), clear_hits
+        // (DeleteItem), is_token_revoked (GetItem), revoke_token (PutItem).
+        "login" => vec![
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ],
+        // is_token_revoked + find_context (GetItem), create_context (PutItem),
+        // list_contexts / list_memories / purge (Query), delete_context (DeleteItem,
+        // BatchWriteItem), put_memory / delete_memory transactions (PutItem,
+        // DeleteItem, UpdateItem).
+        "contexts" => vec![
+            "dynamodb:BatchWriteItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+        ],
+        _ => vec![],
+    })
+}
+
+/// The statements of a function's role, after checking the role is its own.
+fn statements<'a>(template: &'a Yaml, binary: &str) -> Vec<&'a Yaml> {
+    let (id, function) = function(template, binary);
+    let role_ref = &function["Properties"]["Role"]["Fn::GetAtt"];
+    let role_id = role_ref
+        .as_str()
+        .and_then(|r| r.strip_suffix(".Arn"))
+        .unwrap_or_else(|| panic!("{id} has Role: !GetAtt <its role>.Arn"));
+    let role = resource(template, role_id);
+    assert_eq!(role["Type"].as_str(), Some("AWS::IAM::Role"));
+    assert!(
+        function["Properties"]["Policies"].is_badvalue(),
+        "{id}: permissions live in {role_id}"
+    );
+    assert!(
+        role["Properties"]["ManagedPolicyArns"].is_badvalue(),
+        "{role_id}: no managed policies"
+    );
+    let users = resources(template, "AWS::Serverless::Function")
+        .into_iter()
+        .filter(|(_, f)| f["Properties"]["Role"]["Fn::GetAtt"] == *role_ref)
+        .count();
+    assert_eq!(users, 1, "{role_id} belongs to {id} alone");
+    role["Properties"]["Policies"]
+        .as_vec()
+        .into_iter()
+        .flatten()
+        .flat_map(|policy| {
+            policy["PolicyDocument"]["Statement"]
+                .as_vec()
+                .into_iter()
+                .flatten()
+        })
+        .collect()
+}
+
+fn table_arn() -> Yaml {
+    intrinsic_call("Fn::GetAtt", Yaml::String("Table.Arn".into()))
+}
+
+fn index_arn(name: &str) -> Yaml {
+    intrinsic_call(
+        "Fn::Sub",
+        Yaml::String(format!("${{Table.Arn}}/index/{name}")),
+    )
+}
+
+#[test]
+fn each_function_may_use_exactly_the_table_actions_it_calls() {
+    let template = template();
+    for binary in FUNCTIONS {
+        let mut on_table = BTreeSet::new();
+        let mut on_index = BTreeSet::new();
+        for statement in statements(&template, binary) {
+            assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+            let actions = strings(&statement["Action"]);
+            assert!(
+                !actions.iter().any(|a| a.contains('*')),
+                "{binary}: {actions:?}"
+            );
+            let resource = &statement["Resource"];
+            assert_ne!(
+                resource.as_str(),
+                Some("*"),
+                "{binary}: a resource is named"
+            );
+            if *resource == table_arn() {
+                on_table.extend(actions);
+            } else if *resource == index_arn(schema::GSI1.name) {
+                on_index.extend(actions);
+            } else {
+                assert!(
+                    actions.iter().all(|a| !a.starts_with("dynamodb:")),
+                    "{binary}: table actions on {resource:?}"
+                );
+            }
+        }
+        assert_eq!(on_table, table_actions(binary), "{binary} on the table");
+        let expected_index: BTreeSet<&str> = if binary == "contexts" {
+            BTreeSet::from(["dynamodb:Query"])
+        } else {
+            BTreeSet::new()
+        };
+        assert_eq!(
+            on_index,
+            expected_index,
+            "{binary} on index {}",
+            schema::GSI1.name
+        );
+    }
+}
+
+#[test]
+fn each_function_writes_only_its_own_logs() {
+    let template = template();
+    for binary in FUNCTIONS {
+        let (id, function) = function(&template, binary);
+        let group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id} names its log group"));
+        let logs: Vec<&Yaml> = statements(&template, binary)
+            .into_iter()
+            .filter(|s| strings(&s["Action"]).iter().any(|a| a.starts_with("logs:")))
+            .collect();
+        assert_eq!(logs.len(), 1, "{id}");
+        assert_eq!(
+            strings(&logs[0]["Action"]),
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "{id}"
+        );
+        assert_eq!(
+            logs[0]["Resource"],
+            intrinsic_call("Fn::GetAtt", Yaml::String(format!("{group}.Arn"))),
+            "{id}"
+        );
+    }
+}
+
+// ------------------------------------------------------------------ configuration
+
+const SIGNING_KEY: &str = "SigningKey";
+
+#[test]
+fn the_signing_key_reaches_the_functions_only_as_an_arn() {
+    let template = template();
+    let key = resource(&template, SIGNING_KEY);
+    assert_eq!(key["Type"].as_str(), Some("AWS::SecretsManager::Secret"));
+    let properties = &key["Properties"];
+    assert!(
+        properties["SecretString"].is_badvalue(),
+        "the value is generated, never written"
+    );
+    assert!(
+        properties["GenerateSecretString"]["PasswordLength"]
+            .as_i64()
+            .unwrap_or(0)
+            >= 32,
+        "the key is at least 32 bytes"
+    );
+    for binary in FUNCTIONS {
+        let (id, function) = function(&template, binary);
+        let variables = &function["Properties"]["Environment"]["Variables"];
+        let reads_key = statements(&template, binary)
+            .into_iter()
+            .filter(|s| {
+                strings(&s["Action"])
+                    .iter()
+                    .any(|a| a.starts_with("secretsmanager:"))
+            })
+            .collect::<Vec<_>>();
+        if binary == "pages" {
+            assert!(variables.is_badvalue(), "{id} needs no configuration");
+            assert!(reads_key.is_empty(), "{id} has no business with the key");
+            continue;
+        }
+        assert_eq!(
+            variables["MEM0_JWT_SECRET_ARN"],
+            reference(SIGNING_KEY),
+            "{id}"
+        );
+        assert!(
+            variables["MEM0_JWT_SECRET"].is_badvalue(),
+            "{id}: never the key itself"
+        );
+        assert!(
+            variables["DYNAMODB_ENDPOINT"].is_badvalue(),
+            "{id}: AWS's own endpoint"
+        );
+        assert_eq!(reads_key.len(), 1, "{id}");
+        assert_eq!(
+            strings(&reads_key[0]["Action"]),
+            ["secretsmanager:GetSecretValue"]
+        );
+        assert_eq!(
+            reads_key[0]["Resource"],
+            reference(SIGNING_KEY),
+            "{id}: that secret only"
+        );
+    }
+}
+
+#[test]
+fn every_variable_the_template_sets_is_one_the_functions_read() {
+    let template = template();
+    let config =
+        std::fs::read_to_string(workspace_root().join("shared/api/src/config.rs")).unwrap();
+    for binary in ["signup", "login", "contexts"] {
+        let (id, function) = function(&template, binary);
+        let variables = function["Properties"]["Environment"]["Variables"]
+            .as_hash()
+            .unwrap_or_else(|| panic!("{id} is configured"));
+        let names: BTreeSet<&str> = variables.keys().filter_map(Yaml::as_str).collect();
+        assert!(names.contains("MEM0_TABLE"), "{id}");
+        assert_eq!(
+            variables[&Yaml::String("MEM0_TABLE".into())],
+            reference("Table"),
+            "{id}"
+        );
+        for name in names {
+            assert!(
+                config.contains(&format!("\"{name}\"")),
+                "{id} sets {name}, which shared/api/src/config.rs does not read"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_outputs_give_the_url() {
+    let template = template();
+    for output in ["ApiUrl", "PagesUrl"] {
+        let url = template["Outputs"][output]["Value"]["Fn::Sub"]
+            .as_str()
+            .unwrap_or_else(|| panic!("output {output}"));
+        assert!(url.starts_with("https://${Api}."), "{output}: {url}");
+    }
+}
