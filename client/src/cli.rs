@@ -73,6 +73,18 @@ impl Ctx {
         })
     }
 
+    /// A message of the client's own; with `--json` in the API's `{success, message}` shape.
+    fn say(&self, message: &str) {
+        if self.json {
+            println!(
+                "{}",
+                serde_json::json!({"success": true, "message": message})
+            );
+        } else {
+            println!("{message}");
+        }
+    }
+
     /// `--json`: the reply as the API sent it, one line. Otherwise the text.
     fn print<T>(&self, reply: &Reply<T>, text: impl FnOnce(&T) -> String) {
         let out = if self.json {
@@ -226,7 +238,7 @@ pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> 
                 format!("Forgot memory {} in {}.", args.id, args.context)
             });
         }
-        Command::Mcp => unreachable!("main serves mcp itself"),
+        Command::Mcp => crate::mcp::serve(ctx.api).await?,
     }
     Ok(())
 }
@@ -249,11 +261,20 @@ async fn logout(ctx: &Ctx) -> Result<(), Failure> {
     let saved = credentials::load()?;
     let env_var = Caller::Cli.token_vars()[0];
     let env_token = std::env::var(env_var).ok().filter(|t| !t.trim().is_empty());
-    let (token, source) = match (&saved, env_token) {
-        (Some(saved), _) => (saved.token.clone(), Source::Saved),
-        (None, Some(token)) => (token.trim().to_owned(), Source::Env(env_var)),
+    let (token, source, api) = match (saved, env_token) {
+        // A saved token is revoked where it was issued, whatever MEM0_API_URL says now.
+        (Some(saved), _) => {
+            let api = Api::new(&saved.api_url)
+                .map_err(|error| Failure::Other(format!("cannot set up HTTP: {error}")))?;
+            (saved.token, Source::Saved, api)
+        }
+        (None, Some(token)) => (
+            token.trim().to_owned(),
+            Source::Env(env_var),
+            ctx.api.clone(),
+        ),
         (None, None) => {
-            println!("Not logged in; nothing to do.");
+            ctx.say("Not logged in; nothing to do.");
             return Ok(());
         }
     };
@@ -261,7 +282,7 @@ async fn logout(ctx: &Ctx) -> Result<(), Failure> {
     if source == Source::Saved {
         credentials::remove()?;
     }
-    let revoked = ctx.api.logout(&token).await;
+    let revoked = api.logout(&token).await;
     let note = match source {
         Source::Saved if std::env::var_os(env_var).is_some() => {
             format!(" {env_var} is still set in this shell.")
@@ -278,13 +299,9 @@ async fn logout(ctx: &Ctx) -> Result<(), Failure> {
         }
         // Already expired or revoked: nothing left to revoke.
         Err(ApiError::Unauthorized { .. }) => {
-            if ctx.json {
-                println!(
-                    r#"{{"success":true,"message":"The token was already expired or revoked."}}"#
-                );
-            } else {
-                println!("Logged out (the token was already expired or revoked).{note}");
-            }
+            ctx.say(&format!(
+                "Logged out (the token was already expired or revoked).{note}"
+            ));
             Ok(())
         }
         Err(error) => Err(Failure::Other(format!(

@@ -207,11 +207,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let outcome = match cli.command {
-        Command::Mcp => runtime.block_on(mcp::serve(api)),
-        command => runtime.block_on(cli::run(command, api, cli.json)),
-    };
-    match outcome {
+    match runtime.block_on(cli::run(cli.command, api, cli.json)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("mem0: error: {failure}");

@@ -468,6 +468,17 @@ async fn auth_problems_exit_3_and_say_how_to_fix_them() {
             .contains("already expired or revoked")
     );
     assert!(!shell.credentials().exists());
+
+    // With nothing saved, logout revokes the token in MEM0_USER_TOKEN.
+    let other = Shell::new(&server);
+    let (_, token) = other.signup();
+    std::fs::remove_file(other.credentials()).expect("nothing saved");
+    let env = [("MEM0_USER_TOKEN", token.as_str())];
+    let out = other.run_with(&["logout"], None, &env);
+    assert!(out.ok().contains("Unset MEM0_USER_TOKEN"), "{out:?}");
+    other
+        .run_with(&["contexts"], None, &env)
+        .fails(3, &["revoked"]);
 }
 
 #[tokio::test]
