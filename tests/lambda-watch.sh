@@ -55,10 +55,11 @@ def call(method, path, body=None, token=None):
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
 
-deadline = time.time() + 120
+deadline = time.time() + 300
 while True:
     try:
-        urllib.request.urlopen(base + "/", timeout=2)
+        # A path no function serves: the router answers at once, before any build.
+        urllib.request.urlopen(base + "/lambda-watch-ready", timeout=2)
         break
     except urllib.error.HTTPError:
         break  # the emulator answers: it is up
