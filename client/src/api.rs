@@ -264,15 +264,12 @@ impl Api {
         );
         self.send(Method::DELETE, &path, Some(token), None)
             .await
-            .map_err(|error| match error {
-                ApiError::Api { status: 404, code, .. } => ApiError::Api {
-                    status: 404,
-                    code,
-                    message: format!(
+            .map_err(|error| {
+                not_found(error, || {
+                    format!(
                         "No memory {id:?} in a context {context} that you can see (ids are shown by recall)."
-                    ),
-                },
-                other => other,
+                    )
+                })
             })
     }
 
@@ -348,15 +345,22 @@ impl Api {
 
 /// The server's 404 names no context; say which one was missing.
 fn no_context(error: ApiError, context: &ContextName) -> ApiError {
+    not_found(error, || {
+        format!(
+            "No context {context} that you can see (list them with `mem0 contexts`, create one with `mem0 context create {context}`)."
+        )
+    })
+}
+
+/// A 404 with a sentence naming what was not there.
+fn not_found(error: ApiError, message: impl FnOnce() -> String) -> ApiError {
     match error {
         ApiError::Api {
             status: 404, code, ..
         } => ApiError::Api {
             status: 404,
             code,
-            message: format!(
-                "No context {context} that you can see (list them with `mem0 contexts`, create one with `mem0 context create {context}`)."
-            ),
+            message: message(),
         },
         other => other,
     }
