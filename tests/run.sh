@@ -13,6 +13,9 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
 
+echo "== infra/template.yaml: cfn-lint, SAM transform (routes and table drift are cargo tests below)"
+bash infra/check.sh
+
 port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$venv/bin/python" -m moto.server -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
 moto_pid=$!
