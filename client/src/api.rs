@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::names::ContextName;
+use store::ContextName;
 
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8000";
 

@@ -7,7 +7,6 @@ mod api;
 mod cli;
 mod credentials;
 mod mcp;
-mod names;
 mod session;
 mod token;
 
@@ -15,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::names::ContextName;
+use store::ContextName;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -160,7 +159,7 @@ pub struct Forget {
 }
 
 fn parse_context(raw: &str) -> Result<ContextName, String> {
-    ContextName::parse(raw)
+    ContextName::parse(raw).map_err(|error| error.0)
 }
 
 fn parse_url(raw: &str) -> Result<String, String> {

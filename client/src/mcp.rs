@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use crate::api::{Api, ApiError, Reply};
 use crate::cli::Failure;
-use crate::names::ContextName;
 use crate::session::{self, Caller, Session};
+use store::ContextName;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RememberArgs {
@@ -166,7 +166,7 @@ impl Mem0Tools {
 }
 
 fn parse_context(raw: &str) -> Result<ContextName, String> {
-    ContextName::parse(raw)
+    ContextName::parse(raw).map_err(|error| error.0)
 }
 
 #[tool_handler(router = self.tool_router)]

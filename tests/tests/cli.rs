@@ -390,10 +390,10 @@ async fn usage_errors_exit_2_before_any_request() {
     shell.run(&["recall"]).fails(2, &["--context"]);
     shell
         .run(&["recall", "--context", "no spaces"])
-        .fails(2, &["not a context name"]);
+        .fails(2, &["A context name"]);
     shell
         .run(&["context", "create", ".."])
-        .fails(2, &["not a context name"]);
+        .fails(2, &["A context name"]);
     shell
         .run(&["recall", "--context", "ok", "--limit", "0"])
         .fails(2, &["--limit"]);

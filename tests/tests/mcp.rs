@@ -215,7 +215,7 @@ async fn initialize_list_remember_recall_over_stdio() {
             json!({"context": "no such", "text": "x"}),
         )
         .await,
-        &["not a context name"],
+        &["A context name"],
     );
     tool_error(
         &call(&client, "recall", json!({"context": "missing"})).await,
