@@ -130,6 +130,7 @@ impl Visibility {
 
 #[derive(Debug, Args)]
 pub struct Remember {
+    /// The context's name.
     #[arg(long, value_parser = parse_context)]
     pub context: ContextName,
     /// A tag (repeat for more).
@@ -141,8 +142,10 @@ pub struct Remember {
 
 #[derive(Debug, Args)]
 pub struct Recall {
+    /// The context's name.
     #[arg(long, value_parser = parse_context)]
     pub context: ContextName,
+    /// Words to look for; best match first.
     #[arg(long)]
     pub query: Option<String>,
     /// How many memories, 1-100 (the server's default is 20).
@@ -152,6 +155,7 @@ pub struct Recall {
 
 #[derive(Debug, Args)]
 pub struct Forget {
+    /// The context's name.
     #[arg(long, value_parser = parse_context)]
     pub context: ContextName,
     /// The memory's id, as `mem0 recall` shows it.
