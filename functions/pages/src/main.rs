@@ -170,6 +170,32 @@ mod tests {
     }
 
     #[test]
+    fn every_file_of_the_static_folder_is_served_as_it_is_on_disk() {
+        let folder =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../local-dev/static");
+        let mut files = 0;
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.is_file() {
+                continue;
+            }
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            let response = get(&format!("{}/{name}", site::STATIC_PREFIX));
+            assert_eq!(response.status(), StatusCode::OK, "{name}");
+            assert_eq!(
+                response.body().as_ref(),
+                std::fs::read(&path).unwrap(),
+                "{name}"
+            );
+            files += 1;
+        }
+        assert!(
+            files >= site::PAGES.len(),
+            "the folder has the pages at least"
+        );
+    }
+
+    #[test]
     fn static_files_get_their_content_type() {
         for (path, content_type) in [
             ("/static/app.css", "text/css"),
