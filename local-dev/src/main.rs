@@ -199,13 +199,27 @@ fn into_axum(response: api::Response) -> Response {
     response.map(Body::from).into_response()
 }
 
-/// One line per request: method, path, status, milliseconds. Never headers or bodies.
+/// One line per request: method, path, status, milliseconds, and for API requests the
+/// user and the DynamoDB request units they consumed. Never headers or bodies.
 async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     let response = next.run(request).await;
+    let mut details = String::new();
+    if let Some(summary) = response.extensions().get::<api::RequestSummary>() {
+        if let Some(user_id) = summary.user_id {
+            details.push_str(&format!(" user={user_id}"));
+        }
+        let usage = summary.usage;
+        if usage.read_units > 0.0 || usage.write_units > 0.0 {
+            details.push_str(&format!(
+                " rru={} wru={}",
+                usage.read_units, usage.write_units
+            ));
+        }
+    }
     tracing::info!(
-        "{method} {path} {} {}ms",
+        "{method} {path} {} {}ms{details}",
         response.status().as_u16(),
         started.elapsed().as_millis()
     );

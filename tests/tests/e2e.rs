@@ -854,6 +854,19 @@ async fn pages_are_served_with_security_headers() {
 }
 
 #[tokio::test]
+async fn api_answers_are_never_cached_nor_sniffed_success_or_error() {
+    let server = Server::start();
+    let (email, _) = server.new_user().await;
+    let login = server.login(&email).await;
+    let refused = server.raw(server.request(Method::GET, "/contexts")).await;
+    for (what, reply) in [("a login with its token", &login), ("a 401", &refused)] {
+        assert_eq!(reply.headers["cache-control"], "no-store", "{what}");
+        assert_eq!(reply.headers["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(reply.headers["content-type"], "application/json", "{what}");
+    }
+}
+
+#[tokio::test]
 async fn a_logged_out_token_is_refused_everywhere_and_other_tokens_still_work() {
     let server = Server::start();
     let (email, first) = server.new_user().await;

@@ -16,5 +16,10 @@ pub fn json(status: StatusCode, body: &impl Serialize) -> Response {
     );
     // Responses carry tokens and private notes: never cache them anywhere.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // A browser must never read an API answer as anything but JSON.
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
