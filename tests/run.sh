@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests, the store conformance suite on the embedded store and on
-# a real DynamoDB-compatible server (moto), and the end-to-end tests against local-dev
-# on both stores, then the three Lambdas under `cargo lambda watch`. Needs only cargo and
-# python3; installs moto and cargo-lambda into target/test-venv.
+# Runs every test: the infra template checks (cfn-lint), unit tests, the store
+# conformance suite on the embedded store and on a real DynamoDB-compatible server
+# (moto), the end-to-end tests against local-dev on both stores, the CLI and MCP server
+# as processes, the Lambdas under `cargo lambda watch`, and the web pages in headless
+# chromium. Needs cargo, python3 and node/npm; installs moto, cargo-lambda and cfn-lint
+# into target/test-venv, chromium with apt (as root) and playwright-core with npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
