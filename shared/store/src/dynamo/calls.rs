@@ -45,6 +45,11 @@ pub(super) fn charged_writes(capacity: Option<&ConsumedCapacity>) {
     }
 }
 
+/// Records the write request units of a call that reports them per table.
+fn charged_writes_per_table(capacities: &[ConsumedCapacity]) {
+    capacities.iter().for_each(|c| charged_writes(Some(c)));
+}
+
 /// Short, growing pauses between retries: 20 ms, 40 ms, 80 ms, ...
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(20 << attempt.min(6))
@@ -87,10 +92,7 @@ pub(super) async fn transact(
             .await
         {
             Ok(output) => {
-                output
-                    .consumed_capacity()
-                    .iter()
-                    .for_each(|c| charged_writes(Some(c)));
+                charged_writes_per_table(output.consumed_capacity());
                 return Ok(Transaction::Committed);
             }
             Err(error) => error,
@@ -161,10 +163,7 @@ async fn delete_batch(client: &Client, table: &str, mut requests: Vec<WriteReque
             .await
         {
             Ok(output) => {
-                output
-                    .consumed_capacity()
-                    .iter()
-                    .for_each(|c| charged_writes(Some(c)));
+                charged_writes_per_table(output.consumed_capacity());
                 requests = output
                     .unprocessed_items
                     .and_then(|mut unprocessed| unprocessed.remove(table))
