@@ -47,7 +47,7 @@ echo "== end-to-end tests again, local-dev on the DynamoDB store"
 # --workspace keeps the feature set of the build above, so nothing is compiled again.
 MEM0_E2E_STORE=dynamodb DYNAMODB_ENDPOINT="$endpoint" cargo test --workspace --locked --test e2e
 
-echo "== the three Lambdas under cargo lambda watch"
+echo "== the API Lambdas under cargo lambda watch"
 bash tests/lambda-watch.sh "$endpoint"
 
 echo "== web pages in headless chromium"
