@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use support::{PASSWORD, SECRET, Server, unique_email};
+use support::{PASSWORD, Server, expired_token, unique_email};
 
 fn mem0() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
@@ -141,20 +141,6 @@ fn output(mut command: Command, stdin: Option<&str>) -> Out {
         stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
         stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
     }
-}
-
-fn expired_token(email: &str) -> String {
-    let keys = claims::TokenKeys::new(&SECRET.to_owned().into(), claims::TokenSettings::default())
-        .expect("valid test secret");
-    let two_days_ago = claims::unix_now() - 2 * 24 * 60 * 60;
-    let subject = claims::Subject {
-        user_id: 1,
-        email: email.to_owned(),
-        account_type: "individual".into(),
-        role: "user".into(),
-        organization_id: None,
-    };
-    keys.issue_at(subject, two_days_ago).expect("signed").0
 }
 
 #[tokio::test]

@@ -1,21 +1,18 @@
 //! The contract in shared/API.md, exercised over real HTTP against local-dev.
 
+// Shared with cli.rs and mcp.rs, which use the parts these tests leave out.
+#[allow(dead_code)]
 mod support;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{PASSWORD, SECRET, Server, unique_email};
+use support::{PASSWORD, SECRET, Server, keys_with, unique_email};
 
 fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("a JWT has a payload");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
-}
-
-fn keys_with(secret: &str) -> claims::TokenKeys {
-    claims::TokenKeys::new(&secret.to_owned().into(), claims::TokenSettings::default())
-        .expect("valid test secret")
 }
 
 fn sorted_keys(value: &Value) -> Vec<&str> {

@@ -13,7 +13,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
-use support::{SECRET, Server};
+use support::{Server, expired_token};
 
 fn mem0() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
@@ -238,18 +238,7 @@ async fn a_missing_or_expired_token_is_a_tool_error_that_says_how_to_fix_it() {
     );
     client.cancel().await.expect("clean shutdown");
 
-    let keys = claims::TokenKeys::new(&SECRET.to_owned().into(), claims::TokenSettings::default())
-        .expect("valid test secret");
-    let subject = claims::Subject {
-        user_id: 1,
-        email: "late@example.com".into(),
-        account_type: "individual".into(),
-        role: "user".into(),
-        organization_id: None,
-    };
-    let (expired, _) = keys
-        .issue_at(subject, claims::unix_now() - 3 * 24 * 60 * 60)
-        .expect("signed");
+    let expired = expired_token("late@example.com");
     let (client, _config) = connect(&server.url, &[("MEM0_JWT_TOKEN", &expired)]).await;
     let result = call(&client, "recall", json!({"context": "my-project"})).await;
     tool_error(

@@ -16,6 +16,28 @@ use serde_json::{Value, json};
 pub const SECRET: &str = "e2e-secret-e2e-secret-e2e-secret-0123456789";
 pub const PASSWORD: &str = "a long passphrase here";
 
+/// Token keys for `secret`, as a server started with it holds them.
+pub fn keys_with(secret: &str) -> claims::TokenKeys {
+    claims::TokenKeys::new(&secret.to_owned().into(), claims::TokenSettings::default())
+        .expect("valid test secret")
+}
+
+/// A token for `email` (user 1), signed with the servers' secret, that expired two days ago.
+pub fn expired_token(email: &str) -> String {
+    let subject = claims::Subject {
+        user_id: 1,
+        email: email.to_owned(),
+        account_type: "individual".into(),
+        role: "user".into(),
+        organization_id: None,
+    };
+    let two_days_ago = claims::unix_now() - 2 * 24 * 60 * 60;
+    keys_with(SECRET)
+        .issue_at(subject, two_days_ago)
+        .expect("signed")
+        .0
+}
+
 pub struct Server {
     pub url: String,
     child: Child,
