@@ -25,16 +25,20 @@ pub async fn run(routes: impl RouteGroup) -> Result<(), lambda_http::Error> {
 /// Everything a cold start does before the first request.
 async fn start() -> Result<App, lambda_http::Error> {
     let config = Config::from_env()?;
+    // One AWS configuration (credentials, region, HTTPS client) for both clients.
+    let aws = store::dynamo::load_aws_config().await;
     let key = match &config.signing_secret {
         SigningSecret::Value(key) => key.clone(),
-        SigningSecret::SecretsManager(secret_id) => secrets::fetch(secret_id).await?,
+        SigningSecret::SecretsManager(secret_id) => secrets::fetch(&aws, secret_id).await?,
     };
     let tokens = config.token_keys(&key)?;
-    let store = DynamoStore::connect(DynamoConfig {
-        table: config.table.clone(),
-        endpoint: config.dynamodb_endpoint.clone(),
-    })
-    .await;
+    let store = DynamoStore::with_aws_config(
+        &aws,
+        DynamoConfig {
+            table: config.table.clone(),
+            endpoint: config.dynamodb_endpoint.clone(),
+        },
+    );
     if config.dynamodb_endpoint.is_some() {
         // A local DynamoDB-compatible server (cargo lambda watch); deployed tables come from infra/.
         store.ensure_table().await?;

@@ -1,7 +1,7 @@
 //! The token signing key, fetched from AWS Secrets Manager once per cold start, so
 //! it never sits in the function's environment or in the template.
 
-use aws_config::BehaviorVersion;
+use aws_config::SdkConfig;
 use secrecy::SecretString;
 
 #[derive(Debug, thiserror::Error)]
@@ -12,15 +12,12 @@ pub enum SecretError {
     NotAString(String),
 }
 
-/// The `SecretString` of `secret_id` (an ARN or a name). The endpoint can be
+/// The `SecretString` of `secret_id` (an ARN or a name), with the process's AWS
+/// configuration `shared`. The endpoint can be
 /// overridden as for any AWS SDK client (`AWS_ENDPOINT_URL_SECRETS_MANAGER`), which
 /// the tests use to point at a local server.
-pub async fn fetch(secret_id: &str) -> Result<SecretString, SecretError> {
-    let shared = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(store::dynamo::https_client())
-        .load()
-        .await;
-    let output = aws_sdk_secretsmanager::Client::new(&shared)
+pub async fn fetch(shared: &SdkConfig, secret_id: &str) -> Result<SecretString, SecretError> {
+    let output = aws_sdk_secretsmanager::Client::new(shared)
         .get_secret_value()
         .secret_id(secret_id)
         .send()

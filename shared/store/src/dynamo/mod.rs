@@ -38,9 +38,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_config::{BehaviorVersion, Region};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -87,26 +86,33 @@ const LOCAL_REGION: &str = "us-east-1";
 /// How long `ensure_table` waits for a new table to become usable.
 const TABLE_READY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The HTTPS client every AWS SDK client of ours uses: rustls on ring, which makes
-/// smaller binaries and a faster build than the SDK's default aws-lc.
-pub fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
+/// The AWS configuration every SDK client of ours starts from, loaded once per process:
+/// credentials and region from the environment, and one HTTPS client (rustls on ring,
+/// which makes smaller binaries and a faster build than the SDK's default aws-lc).
+pub async fn load_aws_config() -> SdkConfig {
+    let https = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
-        .build_https()
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
+        .load()
+        .await
 }
 
 impl DynamoStore {
-    /// Credentials and region come from the environment, as for any AWS SDK client.
+    /// Loads the AWS configuration from the environment and connects with it.
     pub async fn connect(config: DynamoConfig) -> DynamoStore {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).http_client(https_client());
+        Self::with_aws_config(&load_aws_config().await, config)
+    }
+
+    /// A store on `shared`, the configuration the process's other AWS clients use too.
+    pub fn with_aws_config(shared: &SdkConfig, config: DynamoConfig) -> DynamoStore {
+        let mut builder = aws_sdk_dynamodb::config::Builder::from(shared);
         if let Some(endpoint) = &config.endpoint {
-            loader = loader.endpoint_url(endpoint);
+            builder = builder.endpoint_url(endpoint);
         }
-        let shared = loader.load().await;
-        let mut builder = aws_sdk_dynamodb::config::Builder::from(&shared);
         if config.endpoint.is_some() && shared.region().is_none() {
             builder = builder.region(Region::new(LOCAL_REGION));
         }
