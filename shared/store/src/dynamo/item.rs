@@ -67,8 +67,10 @@ pub(super) fn context_key(owner: UserId, name: &ContextName) -> Item {
     key(owner_partition(owner), format!("{CONTEXT_PREFIX}{name}"))
 }
 
+/// Contexts live apart from the owner's profile (`USER#`), so that a role allowed to
+/// write contexts can be kept from profiles and password hashes by key prefix.
 pub(super) fn owner_partition(owner: UserId) -> String {
-    format!("USER#{owner}")
+    format!("OWNER#{owner}")
 }
 
 pub(super) fn organization_partition(organization: OrganizationId) -> String {

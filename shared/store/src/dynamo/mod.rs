@@ -11,7 +11,7 @@
 //! | email (login, uniqueness) | `EMAIL#<email>` | `EMAIL` | `user_id`, `password_hash` |
 //! | organization | `ORG#<org_id>` | `PROFILE` | `name`, `domain`?, `size`?, `industry`?, `admin_user_id`, `created_at` |
 //! | id sequence | `SEQ#user`, `SEQ#organization` | `SEQ` | `next_id` |
-//! | context | `USER#<owner_id>` | `CTX#<name>` | `context_id`, `owner_id`, `organization_id`?, `name`, `description`, `visibility`, `created_at`, `memory_count`; shared ones also `GSI1PK = ORG#<org_id>`, `GSI1SK = CTX#<name>#<owner_id>` |
+//! | context | `OWNER#<owner_id>` | `CTX#<name>` | `context_id`, `owner_id`, `organization_id`?, `name`, `description`, `visibility`, `created_at`, `memory_count`; shared ones also `GSI1PK = ORG#<org_id>`, `GSI1SK = CTX#<name>#<owner_id>` |
 //! | memory | `CTX#<context_id>` | `MEM#<memory_id>` | `text`, `tags` (list of strings), `created_at` |
 //! | rate counter | `RATE#<key>` | `<window start>` | `hits`, `expires_at` |
 //! | revoked token | `REVOKED#<jti>` | `REVOKED` | `expires_at` (the token's `exp`) |
