@@ -19,7 +19,9 @@ echo "== infra/template.yaml: cfn-lint, SAM transform (routes and table drift ar
 bash infra/check.sh
 
 port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$venv/bin/python" -m moto.server -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
+# One request at a time: DynamoDB's conditional writes are atomic, moto's threaded ones
+# are not (see tests/moto_server.py), and the concurrency tests rely on them.
+"$venv/bin/python" tests/moto_server.py "$port" > target/moto.log 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
 

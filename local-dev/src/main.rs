@@ -55,9 +55,15 @@ struct Args {
     /// Signups one client address may attempt per hour.
     #[arg(long, env = "MEM0_SIGNUPS_PER_HOUR", default_value_t = api::Limits::default().signups_per_client_per_hour)]
     signups_per_hour: u32,
-    /// Failed logins per email per 15 minutes before login answers 429.
-    #[arg(long, env = "MEM0_FAILED_LOGINS_PER_15_MIN", default_value_t = api::Limits::default().failed_logins_per_email)]
-    failed_logins_per_15_min: u32,
+    /// Failed logins per 15 minutes at one account from one address before login answers 429.
+    #[arg(long, env = "MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS", default_value_t = api::Limits::default().failed_logins_per_account_and_address)]
+    failed_logins_per_account_and_address: u32,
+    /// Failed logins per 15 minutes from one address, at any accounts.
+    #[arg(long, env = "MEM0_FAILED_LOGINS_PER_ADDRESS", default_value_t = api::Limits::default().failed_logins_per_address)]
+    failed_logins_per_address: u32,
+    /// Failed logins per 15 minutes at one account, from any addresses.
+    #[arg(long, env = "MEM0_FAILED_LOGINS_PER_ACCOUNT", default_value_t = api::Limits::default().failed_logins_per_account)]
+    failed_logins_per_account: u32,
     /// Folder with the web pages.
     #[arg(long, env = "MEM0_STATIC_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/static"))]
     static_dir: PathBuf,
@@ -100,7 +106,9 @@ async fn serve(args: Args) -> Result<(), StartError> {
     let store = open_store(&args).await?;
     let limits = api::Limits {
         signups_per_client_per_hour: args.signups_per_hour,
-        failed_logins_per_email: args.failed_logins_per_15_min,
+        failed_logins_per_account_and_address: args.failed_logins_per_account_and_address,
+        failed_logins_per_address: args.failed_logins_per_address,
+        failed_logins_per_account: args.failed_logins_per_account,
     };
     let app = Arc::new(api::App::new(store, tokens, limits));
 

@@ -31,7 +31,7 @@ data=$(mktemp -d)
 log="$artifacts/browser-local-dev.log"
 # Many signups come from one address here, and the rate-limit test wants a low bar.
 : > "$data/stdout"
-"$server" --port 0 --data-dir "$data" --signups-per-hour 1000 --failed-logins-per-15-min 5 \
+"$server" --port 0 --data-dir "$data" --signups-per-hour 1000 --failed-logins-per-account-and-address 5 \
   > "$data/stdout" 2> "$log" &
 server_pid=$!
 cleanup() {

@@ -275,34 +275,169 @@ async fn wrong_password_and_unknown_email_get_the_same_401() {
     assert_eq!(wrong_password.body, unknown_email.body);
 }
 
-#[tokio::test]
-async fn repeated_failed_logins_are_rate_limited_with_retry_after() {
-    let server = Server::start_with(&["--failed-logins-per-15-min", "3"]);
-    let (email, _) = server.new_user().await;
-    for _ in 0..3 {
-        server
-            .post(
-                "/auth/login",
-                None,
-                json!({"email": email, "password": "wrong wrong wrong"}),
-            )
-            .await
-            .expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
-    }
-    // Locked now, even with the right password; other accounts are unaffected.
-    let locked = server.login(&email).await;
-    locked.expect_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
-    let retry_after: u64 = locked.headers["retry-after"]
+const WRONG: &str = "not the right passphrase";
+
+/// Sends `count` logins at once and returns their statuses.
+async fn logins_at_once(
+    server: &Server,
+    from: [u8; 4],
+    emails: &[String],
+    password: &str,
+) -> Vec<StatusCode> {
+    let replies = futures::future::join_all(
+        emails
+            .iter()
+            .map(|email| server.login_from(from, email, password)),
+    )
+    .await;
+    replies.iter().map(|reply| reply.status).collect()
+}
+
+fn count(statuses: &[StatusCode], wanted: StatusCode) -> usize {
+    statuses.iter().filter(|status| **status == wanted).count()
+}
+
+fn retry_after(reply: &support::Reply) -> u64 {
+    reply.headers["retry-after"]
         .to_str()
         .unwrap()
         .parse()
-        .unwrap();
-    assert!(
-        (1..=900).contains(&retry_after),
-        "retry-after {retry_after}"
-    );
+        .unwrap()
+}
+
+#[tokio::test]
+async fn forty_guesses_at_once_get_ten_evaluated_and_the_owner_elsewhere_still_logs_in() {
+    let server = Server::start();
+    let (email, _) = server.new_user().await;
+    let attacker = [127, 0, 0, 3];
+    let guesses = logins_at_once(&server, attacker, &vec![email.clone(); 40], WRONG).await;
+    assert_eq!(count(&guesses, StatusCode::UNAUTHORIZED), 10, "{guesses:?}");
+    assert_eq!(count(&guesses, StatusCode::TOO_MANY_REQUESTS), 30);
+
+    // The 41st try, with the right password, from the attacker's address: refused.
+    let refused = server.login_from(attacker, &email, PASSWORD).await;
+    refused.expect_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert!((1..=900).contains(&retry_after(&refused)));
+    // The owner, from another machine, is not locked out.
+    server
+        .login_from([127, 0, 0, 4], &email, PASSWORD)
+        .await
+        .expect(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_guess_spread_over_addresses_is_refused_alike_for_real_and_unknown_accounts() {
+    let server = Server::start_with(&[
+        "--failed-logins-per-account-and-address",
+        "3",
+        "--failed-logins-per-account",
+        "7",
+    ]);
+    let (email, _) = server.new_user().await;
+    let unknown = unique_email();
+    let owner = [127, 0, 0, 4];
+    for target in [&email, &unknown] {
+        server
+            .login_from(owner, target, WRONG)
+            .await
+            .expect(StatusCode::UNAUTHORIZED);
+    }
+    // The owner's success clears the owner's own budget, not the account's.
+    server
+        .login_from(owner, &email, PASSWORD)
+        .await
+        .expect(StatusCode::OK);
+    // Guesses from two addresses, three each, at the real and at an unknown account.
+    for target in [&email, &unknown] {
+        for from in [[127, 0, 0, 5], [127, 0, 0, 6]] {
+            let statuses = logins_at_once(&server, from, &vec![target.clone(); 3], WRONG).await;
+            assert_eq!(
+                count(&statuses, StatusCode::UNAUTHORIZED),
+                3,
+                "{statuses:?}"
+            );
+        }
+    }
+    // 1 + 6 failures at each account: both budgets are spent, and
+    // a third address, or the owner with the right password, is refused the same way.
+    let real = server.login_from([127, 0, 0, 7], &email, WRONG).await;
+    let fake = server.login_from([127, 0, 0, 7], &unknown, WRONG).await;
+    real.expect_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert_eq!(real.body, fake.body);
+    assert_eq!(real.status, fake.status);
+    server
+        .login_from(owner, &email, PASSWORD)
+        .await
+        .expect_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    // Other accounts are unaffected.
     let (other, _) = server.new_user().await;
-    server.login(&other).await.expect(StatusCode::OK);
+    server
+        .login_from(owner, &other, PASSWORD)
+        .await
+        .expect(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn spraying_one_password_over_forty_accounts_from_one_address_is_refused() {
+    let server = Server::start();
+    let sprayer = [127, 0, 0, 8];
+    let accounts: Vec<String> = (0..40).map(|_| unique_email()).collect();
+    let statuses = logins_at_once(&server, sprayer, &accounts, WRONG).await;
+    assert_eq!(
+        count(&statuses, StatusCode::UNAUTHORIZED),
+        30,
+        "{statuses:?}"
+    );
+    assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 10);
+    let (email, _) = server.new_user().await;
+    server
+        .login_from(sprayer, &email, PASSWORD)
+        .await
+        .expect_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    server
+        .login_from([127, 0, 0, 9], &email, PASSWORD)
+        .await
+        .expect(StatusCode::OK);
+}
+
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS line")
+}
+
+/// Each argon2id hash takes 19 MiB; a burst must neither hold 50 of them at once nor
+/// leave them behind.
+#[tokio::test]
+async fn a_burst_of_fifty_concurrent_logins_leaves_resident_memory_where_it_was() {
+    let server = Server::start_with(&[
+        "--failed-logins-per-account-and-address",
+        "1000",
+        "--failed-logins-per-address",
+        "1000",
+        "--failed-logins-per-account",
+        "1000",
+    ]);
+    let (email, _) = server.new_user().await;
+    let from = [127, 0, 0, 10];
+    for _ in 0..4 {
+        logins_at_once(&server, from, &vec![email.clone(); 2], PASSWORD).await;
+    }
+    let before = resident_kib(server.pid());
+    let statuses = logins_at_once(&server, from, &vec![email.clone(); 50], PASSWORD).await;
+    // On a loaded machine some wait longer than the queue allows: 503, never worse.
+    let busy = count(&statuses, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(count(&statuses, StatusCode::OK) + busy, 50, "{statuses:?}");
+    assert!(busy < 50, "{statuses:?}");
+    let after = resident_kib(server.pid());
+    println!("local-dev resident: {before} KiB before the burst, {after} KiB after");
+    assert!(
+        after < before + 8 * 1024,
+        "resident memory grew from {before} KiB to {after} KiB"
+    );
 }
 
 #[tokio::test]

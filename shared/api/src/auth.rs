@@ -5,12 +5,13 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use store::{
     AccountType, Credentials, DisplayName, Email, NewOrganization, NewUser, Organization, Role,
-    User, Viewer, Window,
+    User, Viewer,
 };
 
 use crate::error::{ApiError, ApiResult};
 use crate::request::{Request, bearer_token, client_addr, json_body};
 use crate::response::{Response, json};
+use crate::throttle::{LoginAttempt, SignupAttempt};
 use crate::{App, password, summary};
 
 #[derive(Deserialize)]
@@ -70,9 +71,6 @@ impl<'a> UserView<'a> {
     }
 }
 
-const SIGNUP_WINDOW_SECONDS: u32 = 60 * 60;
-const LOGIN_WINDOW_SECONDS: u32 = 15 * 60;
-
 pub async fn signup_individual(app: &App, request: Request) -> ApiResult<Response> {
     let body: SignupUser = json_body(&request)?;
     let user = parse_new_user(body)?;
@@ -131,17 +129,15 @@ async fn signup(
     applicant: Applicant,
     organization: Option<NewOrganization>,
 ) -> ApiResult<Response> {
-    // Counted before the expensive hash, so that neither hashing nor probing for
-    // existing accounts can be done in bulk from one client.
-    let window = Window::containing(app.now(), SIGNUP_WINDOW_SECONDS);
-    let hits = app
-        .store
-        .hit(&format!("signup:{}", client_addr(request)), window)
-        .await?;
-    if hits > app.limits.signups_per_client_per_hour {
-        return Err(rate_limited(app, window));
-    }
-    let password_hash = password::hash(applicant.password).await?;
+    let attempt = SignupAttempt::new(client_addr(request), &app.limits, app.now());
+    attempt.reserve(&*app.store).await?;
+    let password_hash = match password::hash(applicant.password).await {
+        Err(ApiError::Busy) => {
+            attempt.not_evaluated(&*app.store).await?;
+            return Err(ApiError::Busy);
+        }
+        hashed => hashed?,
+    };
     let new_user = NewUser {
         email: applicant.email,
         name: applicant.name,
@@ -169,25 +165,23 @@ async fn signup(
 pub async fn login(app: &App, request: Request) -> ApiResult<Response> {
     let body: LoginBody = json_body(&request)?;
     let email = Email::parse(&body.email).map_err(|e| ApiError::invalid(e.0))?;
-    let failures_key = format!("login-failures:{email}");
-    let window = Window::containing(app.now(), LOGIN_WINDOW_SECONDS);
-    if app.store.hits(&failures_key, window).await? >= app.limits.failed_logins_per_email {
-        return Err(rate_limited(app, window));
-    }
+    let attempt = LoginAttempt::new(&email, client_addr(&request), &app.limits, app.now());
+    attempt.reserve(&*app.store).await?;
     let credentials = app.store.credentials(&email).await?;
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
-    let user = match (
-        password::verify(body.password, stored_hash).await?,
-        credentials,
-    ) {
-        (true, Some(Credentials { user, .. })) => user,
-        _ => {
-            app.store.hit(&failures_key, window).await?;
-            return Err(ApiError::InvalidCredentials);
+    let matches = match password::verify(body.password, stored_hash).await {
+        Err(ApiError::Busy) => {
+            attempt.not_evaluated(&*app.store).await?;
+            return Err(ApiError::Busy);
         }
+        verified => verified?,
+    };
+    let user = match (matches, credentials) {
+        (true, Some(Credentials { user, .. })) => user,
+        _ => return Err(ApiError::InvalidCredentials),
     };
     summary::identify(user.id);
-    app.store.clear_hits(&failures_key, window).await?;
+    attempt.succeeded(&*app.store).await?;
     let token = app.issue_token(&user)?;
     Ok(json(
         StatusCode::OK,
@@ -211,13 +205,6 @@ pub async fn me(app: &App, request: Request) -> ApiResult<Response> {
         StatusCode::OK,
         &serde_json::json!({"success": true, "user": UserView::new(&user, None)}),
     ))
-}
-
-fn rate_limited(app: &App, window: Window) -> ApiError {
-    let now = app.now().unix_timestamp();
-    ApiError::RateLimited {
-        retry_after_seconds: u64::try_from(window.end() - now).unwrap_or(1).max(1),
-    }
 }
 
 /// The bearer token's verified claims, or 401: also for tokens revoked by logout.

@@ -6,20 +6,26 @@ use std::time::Duration;
 use claims::{TokenKeys, TokenSettings};
 use secrecy::SecretString;
 
-/// Abuse limits, per fixed window.
+/// Abuse limits, per fixed window (see `throttle` for why these three login budgets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Signups one client address may attempt per hour.
     pub signups_per_client_per_hour: u32,
-    /// Failed logins per email per 15 minutes before login answers 429.
-    pub failed_logins_per_email: u32,
+    /// Failed logins per 15 minutes at one account from one client address.
+    pub failed_logins_per_account_and_address: u32,
+    /// Failed logins per 15 minutes from one client address, at any accounts.
+    pub failed_logins_per_address: u32,
+    /// Failed logins per 15 minutes at one account, from any addresses.
+    pub failed_logins_per_account: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             signups_per_client_per_hour: 20,
-            failed_logins_per_email: 10,
+            failed_logins_per_account_and_address: 10,
+            failed_logins_per_address: 30,
+            failed_logins_per_account: 30,
         }
     }
 }
@@ -73,8 +79,9 @@ impl Config {
 
     /// Reads `MEM0_JWT_SECRET_ARN` or `MEM0_JWT_SECRET` (exactly one; a key given
     /// directly must be >= 32 bytes), `MEM0_TABLE` (required), `DYNAMODB_ENDPOINT`,
-    /// `MEM0_TOKEN_TTL_SECONDS`, `MEM0_SIGNUPS_PER_HOUR` and
-    /// `MEM0_FAILED_LOGINS_PER_15_MIN` through `lookup`.
+    /// `MEM0_TOKEN_TTL_SECONDS`, `MEM0_SIGNUPS_PER_HOUR` and the login budgets
+    /// `MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS`, `MEM0_FAILED_LOGINS_PER_ADDRESS`,
+    /// `MEM0_FAILED_LOGINS_PER_ACCOUNT` through `lookup`.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
@@ -111,9 +118,17 @@ impl Config {
                     "MEM0_SIGNUPS_PER_HOUR",
                     defaults.signups_per_client_per_hour,
                 )?,
-                failed_logins_per_email: limit(
-                    "MEM0_FAILED_LOGINS_PER_15_MIN",
-                    defaults.failed_logins_per_email,
+                failed_logins_per_account_and_address: limit(
+                    "MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS",
+                    defaults.failed_logins_per_account_and_address,
+                )?,
+                failed_logins_per_address: limit(
+                    "MEM0_FAILED_LOGINS_PER_ADDRESS",
+                    defaults.failed_logins_per_address,
+                )?,
+                failed_logins_per_account: limit(
+                    "MEM0_FAILED_LOGINS_PER_ACCOUNT",
+                    defaults.failed_logins_per_account,
                 )?,
             },
         };
@@ -186,12 +201,21 @@ mod tests {
             ("MEM0_TABLE", "mem0"),
             ("MEM0_TOKEN_TTL_SECONDS", "600"),
             ("MEM0_SIGNUPS_PER_HOUR", "3"),
-            ("MEM0_FAILED_LOGINS_PER_15_MIN", " 4 "),
+            ("MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS", " 4 "),
+            ("MEM0_FAILED_LOGINS_PER_ADDRESS", "5"),
+            ("MEM0_FAILED_LOGINS_PER_ACCOUNT", "6"),
         ])
         .unwrap();
         assert_eq!(config.token_settings.lifetime, Duration::from_secs(600));
-        assert_eq!(config.limits.signups_per_client_per_hour, 3);
-        assert_eq!(config.limits.failed_logins_per_email, 4);
+        assert_eq!(
+            config.limits,
+            Limits {
+                signups_per_client_per_hour: 3,
+                failed_logins_per_account_and_address: 4,
+                failed_logins_per_address: 5,
+                failed_logins_per_account: 6,
+            }
+        );
         let error = config_error(&[("MEM0_SIGNUPS_PER_HOUR", "many")]);
         assert_eq!(
             error.to_string(),

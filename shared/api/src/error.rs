@@ -5,6 +5,9 @@ use store::StoreError;
 
 use crate::response::{Response, json};
 
+/// What a 503 for a full hashing queue asks the client to wait.
+const BUSY_RETRY_AFTER_SECONDS: u64 = 2;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -29,6 +32,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("rate limited")]
     RateLimited { retry_after_seconds: u64 },
+    /// Too many password hashes are waiting already; try again shortly.
+    #[error("busy")]
+    Busy,
     /// The store failed; its cause was logged where it happened.
     #[error("store unavailable")]
     Unavailable,
@@ -55,7 +61,7 @@ impl ApiError {
             Self::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Busy | Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -88,6 +94,7 @@ impl ApiError {
             Self::RateLimited {
                 retry_after_seconds,
             } => format!("Too many attempts. Try again in {retry_after_seconds} seconds."),
+            Self::Busy => "The server is busy. Please try again in a few seconds.".into(),
             Self::Unavailable => {
                 "The service is temporarily unavailable. Please try again shortly.".into()
             }
@@ -120,6 +127,12 @@ impl ApiError {
                 retry_after_seconds,
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            }
+            Self::Busy => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(BUSY_RETRY_AFTER_SECONDS),
+                );
             }
             _ => {}
         }

@@ -14,6 +14,7 @@ mod routes;
 #[cfg(feature = "lambda")]
 mod secrets;
 mod summary;
+mod throttle;
 
 use std::sync::Arc;
 

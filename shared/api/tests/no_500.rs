@@ -25,7 +25,9 @@ fn fixture() -> &'static Fixture {
         let store = EmbeddedStore::in_memory().expect("store");
         let limits = Limits {
             signups_per_client_per_hour: u32::MAX,
-            failed_logins_per_email: u32::MAX,
+            failed_logins_per_account_and_address: u32::MAX,
+            failed_logins_per_address: u32::MAX,
+            failed_logins_per_account: u32::MAX,
         };
         let app = App::new(Arc::new(store), keys().expect("keys"), limits);
         let subject = claims::Subject {

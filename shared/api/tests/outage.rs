@@ -7,9 +7,9 @@ use api::{App, Limits};
 use async_trait::async_trait;
 use bytes::Bytes;
 use store::{
-    Context, ContextName, Credentials, Email, Memory, MemoryId, MemoryPage, NewContext, NewMemory,
-    NewOrganization, NewUser, Organization, Store, StoreError, StoreResult, User, UserId, Viewer,
-    Window,
+    Budget, Context, ContextName, Credentials, Email, Memory, MemoryId, MemoryPage, NewContext,
+    NewMemory, NewOrganization, NewUser, Organization, Reservation, Store, StoreError, StoreResult,
+    User, UserId, Viewer, Window,
 };
 
 const CAUSE: &str = "dial tcp 10.0.0.7:443: connection refused (table mem0-prod)";
@@ -35,13 +35,13 @@ impl Store for UnreachableStore {
     async fn user(&self, _: UserId) -> StoreResult<Option<User>> {
         down()
     }
-    async fn hit(&self, _: &str, _: Window) -> StoreResult<u32> {
+    async fn reserve(&self, _: &[Budget], _: Window) -> StoreResult<Reservation> {
         down()
     }
-    async fn hits(&self, _: &str, _: Window) -> StoreResult<u32> {
+    async fn refund(&self, _: &[&str], _: Window) -> StoreResult<()> {
         down()
     }
-    async fn clear_hits(&self, _: &str, _: Window) -> StoreResult<()> {
+    async fn reset(&self, _: &str, _: Window) -> StoreResult<()> {
         down()
     }
     async fn revoke_token(&self, _: &str, _: i64) -> StoreResult<()> {

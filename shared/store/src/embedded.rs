@@ -16,9 +16,9 @@ use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::{
-    AccountType, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId, MemoryPage,
-    NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationId, Role, Store,
-    StoreError, StoreResult, User, UserId, Viewer, Visibility, Window,
+    AccountType, Budget, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId,
+    MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationId,
+    Reservation, Role, Store, StoreError, StoreResult, User, UserId, Viewer, Visibility, Window,
 };
 
 /// How long a statement waits for another process (e.g. a second local-dev) to let go
@@ -443,48 +443,62 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn hit(&self, key: &str, window: Window) -> StoreResult<u32> {
-        let key = key.to_owned();
+    async fn reserve(&self, budgets: &[Budget], window: Window) -> StoreResult<Reservation> {
+        let budgets = budgets.to_vec();
+        // One IMMEDIATE transaction holds the write lock from the first read, so no
+        // concurrent reservation can slip between the check and the increment.
         self.write(move |transaction| {
-            let count: i64 = transaction
-                .query_row(
-                    "INSERT INTO rate_hits (key, window_start, window_end, count)
-                     VALUES (?1, ?2, ?3, 1)
-                     ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1
-                     RETURNING count",
-                    params![key, window.start, window.end()],
-                    |row| row.get(0),
-                )
+            let horizon = OffsetDateTime::now_utc().unix_timestamp() - PRUNE_AFTER_SECONDS;
+            transaction
+                .execute("DELETE FROM rate_hits WHERE window_end < ?1", [horizon])
                 .map_err(StoreError::unavailable)?;
-            if count == 1 {
-                // A new window opening is a cheap, regular moment to forget old ones.
-                let horizon = OffsetDateTime::now_utc().unix_timestamp() - PRUNE_AFTER_SECONDS;
+            for budget in &budgets {
+                let used: i64 = transaction
+                    .query_row(
+                        "SELECT count FROM rate_hits WHERE key = ?1 AND window_start = ?2",
+                        params![budget.key, window.start],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(StoreError::unavailable)?
+                    .unwrap_or(0);
+                if used >= i64::from(budget.limit) {
+                    return Ok(Reservation::Refused);
+                }
+            }
+            for budget in &budgets {
                 transaction
-                    .execute("DELETE FROM rate_hits WHERE window_end < ?1", [horizon])
+                    .execute(
+                        "INSERT INTO rate_hits (key, window_start, window_end, count)
+                         VALUES (?1, ?2, ?3, 1)
+                         ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1",
+                        params![budget.key, window.start, window.end()],
+                    )
                     .map_err(StoreError::unavailable)?;
             }
-            Ok(u32::try_from(count).unwrap_or(u32::MAX))
+            Ok(Reservation::Granted)
         })
         .await
     }
 
-    async fn hits(&self, key: &str, window: Window) -> StoreResult<u32> {
-        let key = key.to_owned();
-        self.run(move |connection| {
-            let count: Option<i64> = connection
-                .query_row(
-                    "SELECT count FROM rate_hits WHERE key = ?1 AND window_start = ?2",
-                    params![key, window.start],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(StoreError::unavailable)?;
-            Ok(count.map_or(0, |count| u32::try_from(count).unwrap_or(u32::MAX)))
+    async fn refund(&self, keys: &[&str], window: Window) -> StoreResult<()> {
+        let keys: Vec<String> = keys.iter().map(|key| (*key).to_owned()).collect();
+        self.write(move |transaction| {
+            for key in &keys {
+                transaction
+                    .execute(
+                        "UPDATE rate_hits SET count = count - 1
+                         WHERE key = ?1 AND window_start = ?2 AND count > 0",
+                        params![key, window.start],
+                    )
+                    .map_err(StoreError::unavailable)?;
+            }
+            Ok(())
         })
         .await
     }
 
-    async fn clear_hits(&self, key: &str, window: Window) -> StoreResult<()> {
+    async fn reset(&self, key: &str, window: Window) -> StoreResult<()> {
         let key = key.to_owned();
         self.run(move |connection| {
             connection

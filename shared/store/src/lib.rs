@@ -62,6 +62,21 @@ impl Window {
     }
 }
 
+/// At most `limit` attempts of `key` per window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    pub key: String,
+    pub limit: u32,
+}
+
+/// The outcome of [`Store::reserve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    Granted,
+    /// At least one budget was spent; nothing was taken from any of them.
+    Refused,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Creates a user, and for organization signups its organization with the user as
@@ -79,14 +94,17 @@ pub trait Store: Send + Sync + 'static {
 
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
 
-    /// Counts one hit for `key` in `window` and returns the window's count so far.
-    async fn hit(&self, key: &str, window: Window) -> StoreResult<u32>;
+    /// Takes one attempt from every budget in `window`, all or none, decided by the
+    /// store in one atomic step: `Granted` only if each budget had room. However many
+    /// concurrent calls race for a budget, at most `limit` of them are granted.
+    async fn reserve(&self, budgets: &[Budget], window: Window) -> StoreResult<Reservation>;
 
-    /// The window's count for `key`, without counting.
-    async fn hits(&self, key: &str, window: Window) -> StoreResult<u32>;
+    /// Gives back one attempt of each budget named in `keys` (e.g. the attempt a
+    /// successful login reserved, since only failures should count). Never below zero.
+    async fn refund(&self, keys: &[&str], window: Window) -> StoreResult<()>;
 
-    /// Forgets the window's count for `key` (e.g. after a successful login).
-    async fn clear_hits(&self, key: &str, window: Window) -> StoreResult<()>;
+    /// Forgets every attempt of the budget `key` in `window`.
+    async fn reset(&self, key: &str, window: Window) -> StoreResult<()>;
 
     /// Refuses the token with this id (its `jti`) from now on. The record may be
     /// forgotten after `expires_at` (Unix seconds), when the token is dead anyway.

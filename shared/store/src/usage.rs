@@ -5,11 +5,12 @@
 use std::cell::Cell;
 use std::future::Future;
 
-/// DynamoDB read and write request units.
+/// DynamoDB read and write request units, and how many requests spent them.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Usage {
     pub read_units: f64,
     pub write_units: f64,
+    pub requests: u32,
 }
 
 tokio::task_local! {
@@ -26,7 +27,8 @@ pub async fn measure<F: Future>(work: F) -> (F::Output, Usage) {
         .await
 }
 
-/// Adds units to the surrounding [`measure`], if any; outside one it is a no-op.
+/// Adds one request and its units to the surrounding [`measure`], if any; outside
+/// one it is a no-op.
 #[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
 pub(crate) fn record(read_units: f64, write_units: f64) {
     // Err only means nobody is measuring this work.
@@ -34,6 +36,7 @@ pub(crate) fn record(read_units: f64, write_units: f64) {
         let mut total = usage.get();
         total.read_units += read_units;
         total.write_units += write_units;
+        total.requests = total.requests.saturating_add(1);
         usage.set(total);
     });
 }
@@ -55,7 +58,8 @@ mod tests {
             usage,
             Usage {
                 read_units: 1.5,
-                write_units: 2.0
+                write_units: 2.0,
+                requests: 2,
             }
         );
     }

@@ -321,3 +321,34 @@ async fn calls_report_the_request_units_they_consumed() {
     );
     assert_eq!(write.read_units, 0.0);
 }
+
+/// An attacker timing logins must not learn which emails have accounts: the lookup
+/// makes the same requests, and spends the same units, either way.
+#[tokio::test]
+async fn a_login_lookup_costs_the_same_for_known_and_unknown_emails() {
+    let store = fresh_dynamo_store().await;
+    let known = Email::parse(&format!("known-{}@example.com", ulid::Ulid::new())).unwrap();
+    store
+        .create_user(
+            NewUser {
+                email: known.clone(),
+                name: DisplayName::parse("Known", "name").unwrap(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            },
+            None,
+        )
+        .await
+        .expect("signup");
+    let unknown = Email::parse(&format!("unknown-{}@example.com", ulid::Ulid::new())).unwrap();
+
+    let (found, known_cost) = store::usage::measure(store.credentials(&known)).await;
+    assert!(found.expect("credentials").is_some());
+    let (missing, unknown_cost) = store::usage::measure(store.credentials(&unknown)).await;
+    assert!(missing.expect("credentials").is_none());
+
+    assert_eq!(
+        known_cost.requests, 2,
+        "email item, then profile: {known_cost:?}"
+    );
+    assert_eq!(known_cost, unknown_cost);
+}

@@ -189,6 +189,24 @@ impl Server {
         .await
     }
 
+    /// Logs in as a client at `from`, one of the loopback addresses (127.0.0.0/8), so
+    /// that a test can play several machines.
+    pub async fn login_from(&self, from: [u8; 4], email: &str, password: &str) -> Reply {
+        let client = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(from))
+            .build()
+            .expect("http client");
+        let request = client
+            .post(format!("{}/auth/login", self.url))
+            .json(&json!({"email": email, "password": password}));
+        self.raw(request).await
+    }
+
+    /// The local-dev process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Signs up a fresh individual and returns (email, token).
     pub async fn new_user(&self) -> (String, String) {
         let email = unique_email();

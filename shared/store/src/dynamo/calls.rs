@@ -20,7 +20,7 @@ pub(super) const TOTAL: ReturnConsumedCapacity = ReturnConsumedCapacity::Total;
 pub(super) const BATCH_WRITE_LIMIT: usize = 25;
 
 /// How often a throttled or conflicting write is tried again before giving up.
-const RETRIES: u32 = 5;
+const RETRIES: u32 = 8;
 
 /// A failure that is not a domain outcome; the cause (with the SDK's error chain) is
 /// for the logs only.
@@ -31,28 +31,36 @@ pub(super) fn unavailable(operation: &str, error: impl std::error::Error) -> Sto
     ))
 }
 
-/// Records the read request units DynamoDB reports for a call.
+fn units(capacity: Option<&ConsumedCapacity>) -> f64 {
+    capacity
+        .and_then(ConsumedCapacity::capacity_units)
+        .unwrap_or_default()
+}
+
+/// Records a call and the read request units DynamoDB reports for it.
 pub(super) fn charged_reads(capacity: Option<&ConsumedCapacity>) {
-    if let Some(units) = capacity.and_then(ConsumedCapacity::capacity_units) {
-        usage::record(units, 0.0);
-    }
+    usage::record(units(capacity), 0.0);
 }
 
-/// Records the write request units DynamoDB reports for a call.
+/// Records a call and the write request units DynamoDB reports for it.
 pub(super) fn charged_writes(capacity: Option<&ConsumedCapacity>) {
-    if let Some(units) = capacity.and_then(ConsumedCapacity::capacity_units) {
-        usage::record(0.0, units);
-    }
+    usage::record(0.0, units(capacity));
 }
 
-/// Records the write request units of a call that reports them per table.
+/// Records a call that reports its write request units per table.
 fn charged_writes_per_table(capacities: &[ConsumedCapacity]) {
-    capacities.iter().for_each(|c| charged_writes(Some(c)));
+    usage::record(0.0, capacities.iter().map(|c| units(Some(c))).sum());
 }
 
-/// Short, growing pauses between retries: 20 ms, 40 ms, 80 ms, ...
+/// Short, growing pauses between retries: about 20 ms, 40 ms, 80 ms, ..., each
+/// shortened by a random part, so that writers that conflicted do not retry in step.
 fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(20 << attempt.min(6))
+    use std::hash::{BuildHasher, Hasher};
+    let ceiling = 20u64 << attempt.min(6);
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    Duration::from_millis(ceiling / 2 + random % (ceiling / 2 + 1))
 }
 
 /// How a transaction ended.

@@ -43,6 +43,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     Delete, IndexStatus, Put, ReturnValue, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
     TransactWriteItem, Update,
@@ -61,9 +62,9 @@ use self::item::{
 };
 use self::schema::{GSI1, TABLE_KEY, TTL_ATTRIBUTE};
 use crate::{
-    AccountType, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId, MemoryPage,
-    NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationId, Role, Store,
-    StoreError, StoreResult, User, UserId, Viewer, Window,
+    AccountType, Budget, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId,
+    MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationId,
+    Reservation, Role, Store, StoreError, StoreResult, User, UserId, Viewer, Window,
 };
 
 /// Where the table is.
@@ -82,6 +83,12 @@ pub struct DynamoStore {
 
 /// Region for a local endpoint when the environment names none; such servers accept any.
 const LOCAL_REGION: &str = "us-east-1";
+
+/// A user id the sequence never hands out (it starts at 1).
+const NO_USER: UserId = UserId(0);
+
+/// DynamoDB's limit on the items of one `TransactWriteItems`.
+const TRANSACTION_LIMIT: usize = 25;
 
 /// How long `ensure_table` waits for a new table to become usable.
 const TABLE_READY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -295,6 +302,56 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// One attempt taken from `budget`'s counter, provided it has room: the condition
+    /// is what makes the check and the increment one atomic step.
+    fn take_attempt(&self, budget: &Budget, window: Window) -> StoreResult<TransactWriteItem> {
+        let (ttl_attribute, expires_at) = rate_expiry(window.end());
+        let update = Update::builder()
+            .table_name(self.table.as_ref())
+            .set_key(Some(rate_key(&budget.key, window.start)))
+            .update_expression("ADD hits :one SET #ttl = :expires_at")
+            .condition_expression("attribute_not_exists(hits) OR hits < :limit")
+            .expression_attribute_names("#ttl", ttl_attribute)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(budget.limit))
+            .expression_attribute_values(":expires_at", expires_at)
+            .build()
+            .map_err(|e| unavailable("TransactWriteItems", e))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Gives one attempt back to the counter `key`, unless it is already at zero.
+    async fn give_back(&self, key: &str, window: Window) -> StoreResult<()> {
+        let refunded = self
+            .client
+            .update_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(rate_key(key, window.start)))
+            .update_expression("ADD hits :minus_one")
+            .condition_expression("hits > :zero")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .return_consumed_capacity(TOTAL)
+            .send()
+            .await;
+        match refunded {
+            Ok(output) => {
+                charged_writes(output.consumed_capacity.as_ref());
+                Ok(())
+            }
+            // Nothing to give back: the window was reset meanwhile, or has passed.
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(unavailable("UpdateItem", e)),
+        }
+    }
+
     /// Adds `delta` to the context's `memory_count`, provided it is still this context.
     fn count_memories(&self, context: &Context, delta: i64) -> StoreResult<TransactWriteItem> {
         let update = Update::builder()
@@ -456,6 +513,9 @@ impl Store for DynamoStore {
 
     async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>> {
         let Some(found) = self.get(email_key(email)).await? else {
+            // The profile read a known email costs, so that the time (and the request
+            // units) of a login do not tell whether the email has an account.
+            self.get(user_key(NO_USER)).await?;
             return Ok(None);
         };
         let read = Read::new("email", &found);
@@ -480,37 +540,35 @@ impl Store for DynamoStore {
             .transpose()
     }
 
-    async fn hit(&self, key: &str, window: Window) -> StoreResult<u32> {
-        let (ttl_attribute, expires_at) = rate_expiry(window.end());
-        let output = self
-            .client
-            .update_item()
-            .table_name(self.table.as_ref())
-            .set_key(Some(rate_key(key, window.start)))
-            .update_expression("ADD hits :one SET #ttl = :expires_at")
-            .expression_attribute_names("#ttl", ttl_attribute)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":expires_at", expires_at)
-            .return_values(ReturnValue::UpdatedNew)
-            .return_consumed_capacity(TOTAL)
-            .send()
+    async fn reserve(&self, budgets: &[Budget], window: Window) -> StoreResult<Reservation> {
+        if budgets.len() > TRANSACTION_LIMIT {
+            return Err(StoreError::unavailable(format!(
+                "{} budgets do not fit in one transaction",
+                budgets.len()
+            )));
+        }
+        let takes = budgets
+            .iter()
+            .map(|budget| self.take_attempt(budget, window))
+            .collect::<StoreResult<Vec<_>>>()?;
+        // One transaction: every budget had room and each gave one attempt, or none did.
+        // Concurrent reservations of one budget cancel each other (TransactionConflict);
+        // `transact` tries those again after a jittered pause.
+        Ok(
+            match transact(&self.client, "TransactWriteItems (reserve)", takes).await? {
+                Transaction::Committed => Reservation::Granted,
+                Transaction::Refused { .. } => Reservation::Refused,
+            },
+        )
+    }
+
+    async fn refund(&self, keys: &[&str], window: Window) -> StoreResult<()> {
+        futures::future::try_join_all(keys.iter().map(|key| self.give_back(key, window)))
             .await
-            .map_err(|e| unavailable("UpdateItem", e))?;
-        charged_writes(output.consumed_capacity.as_ref());
-        let hits: u64 =
-            Read::new("rate counter", &output.attributes.unwrap_or_default()).n("hits")?;
-        Ok(u32::try_from(hits).unwrap_or(u32::MAX))
+            .map(drop)
     }
 
-    async fn hits(&self, key: &str, window: Window) -> StoreResult<u32> {
-        let Some(counter) = self.get(rate_key(key, window.start)).await? else {
-            return Ok(0);
-        };
-        let hits: u64 = Read::new("rate counter", &counter).n("hits")?;
-        Ok(u32::try_from(hits).unwrap_or(u32::MAX))
-    }
-
-    async fn clear_hits(&self, key: &str, window: Window) -> StoreResult<()> {
+    async fn reset(&self, key: &str, window: Window) -> StoreResult<()> {
         let output = self
             .client
             .delete_item()

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use store::{
-    AccountType, Context, ContextName, DisplayName, Email, MAX_PAGE, Memory, MemoryId, NewContext,
-    NewMemory, NewOrganization, NewUser, Organization, Role, Store, StoreError, User, UserId,
-    Viewer, Visibility, Window,
+    AccountType, Budget, Context, ContextName, DisplayName, Email, MAX_PAGE, Memory, MemoryId,
+    NewContext, NewMemory, NewOrganization, NewUser, Organization, Reservation, Role, Store,
+    StoreError, User, UserId, Viewer, Visibility, Window,
 };
 use time::OffsetDateTime;
 
@@ -46,8 +46,10 @@ macro_rules! suite {
             deleting_a_context_removes_it_and_its_memories,
             a_re_created_context_starts_empty,
             tags_text_and_created_at_round_trip,
-            hits_are_counted_per_key_and_per_window,
-            concurrent_hits_are_all_counted,
+            a_budget_grants_its_limit_per_key_and_per_window,
+            a_refused_reservation_takes_nothing_from_any_budget,
+            refunds_give_back_one_attempt_and_never_go_below_zero,
+            concurrent_reservations_never_exceed_a_limit,
             revoked_tokens_stay_revoked_and_others_do_not,
         );
     };
@@ -935,63 +937,136 @@ pub async fn tags_text_and_created_at_round_trip(store: Arc<dyn Store>) {
 
 // ---- rate limits ---------------------------------------------------------------------
 
-pub async fn hits_are_counted_per_key_and_per_window(store: Arc<dyn Store>) {
-    let key = format!("login:{}", ulid::Ulid::new());
-    let other_key = format!("login:{}", ulid::Ulid::new());
+fn budget(key: &str, limit: u32) -> Budget {
+    Budget {
+        key: key.to_owned(),
+        limit,
+    }
+}
+
+fn unique_key(label: &str) -> String {
+    format!("{label}:{}", ulid::Ulid::new())
+}
+
+/// How many single reservations `key` still grants under `limit` (takes them all).
+async fn room_left(store: &dyn Store, key: &str, limit: u32, window: Window) -> u32 {
+    let mut granted = 0;
+    while store
+        .reserve(&[budget(key, limit)], window)
+        .await
+        .expect("reserve")
+        == Reservation::Granted
+    {
+        granted += 1;
+        assert!(granted <= limit, "granted beyond the limit");
+    }
+    granted
+}
+
+pub async fn a_budget_grants_its_limit_per_key_and_per_window(store: Arc<dyn Store>) {
+    let key = unique_key("login");
+    let other_key = unique_key("login");
     let window = Window::containing(OffsetDateTime::now_utc(), 600);
     let next_window = Window {
         start: window.end(),
         seconds: window.seconds,
     };
-
-    assert_eq!(store.hits(&key, window).await.expect("hits"), 0);
-    for expected in 1..=3 {
-        assert_eq!(store.hit(&key, window).await.expect("hit"), expected);
-    }
-    assert_eq!(store.hits(&key, window).await.expect("hits"), 3);
-    assert_eq!(store.hits(&other_key, window).await.expect("hits"), 0);
-    assert_eq!(store.hits(&key, next_window).await.expect("hits"), 0);
-
-    assert_eq!(store.hit(&other_key, window).await.expect("hit"), 1);
-    assert_eq!(store.hit(&key, next_window).await.expect("hit"), 1);
-
-    store.clear_hits(&key, window).await.expect("clear");
-    assert_eq!(store.hits(&key, window).await.expect("hits"), 0);
-    assert_eq!(store.hits(&key, next_window).await.expect("hits"), 1);
-    assert_eq!(store.hits(&other_key, window).await.expect("hits"), 1);
+    assert_eq!(room_left(&*store, &key, 3, window).await, 3);
     assert_eq!(
-        store.hit(&key, window).await.expect("hit"),
-        1,
-        "counts restart"
+        store
+            .reserve(&[budget(&key, 3)], window)
+            .await
+            .expect("reserve"),
+        Reservation::Refused,
+        "a spent budget stays spent"
     );
-
+    assert_eq!(room_left(&*store, &other_key, 3, window).await, 3);
+    assert_eq!(room_left(&*store, &key, 3, next_window).await, 3);
+    assert_eq!(
+        room_left(&*store, &key, 4, window).await,
+        1,
+        "a higher limit grants only the difference"
+    );
+    store.reset(&key, window).await.expect("reset");
+    assert_eq!(
+        room_left(&*store, &key, 2, window).await,
+        2,
+        "reset forgets"
+    );
+    assert_eq!(room_left(&*store, &key, 0, next_window).await, 0);
     store
-        .clear_hits(&format!("never:{}", ulid::Ulid::new()), window)
+        .reset(&unique_key("never"), window)
         .await
-        .expect("clearing an unknown key is fine");
+        .expect("resetting an unknown key is fine");
 }
 
-pub async fn concurrent_hits_are_all_counted(store: Arc<dyn Store>) {
-    let key = format!("signup:{}", ulid::Ulid::new());
-    let window = Window::containing(OffsetDateTime::now_utc(), 3600);
-    let hits: Vec<_> = (0..20)
+pub async fn a_refused_reservation_takes_nothing_from_any_budget(store: Arc<dyn Store>) {
+    let roomy = unique_key("login-address");
+    let spent = unique_key("login-account");
+    let window = Window::containing(OffsetDateTime::now_utc(), 900);
+    let both = [budget(&roomy, 5), budget(&spent, 1)];
+    assert_eq!(
+        store.reserve(&both, window).await.expect("reserve"),
+        Reservation::Granted
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            store.reserve(&both, window).await.expect("reserve"),
+            Reservation::Refused
+        );
+    }
+    assert_eq!(
+        room_left(&*store, &roomy, 5, window).await,
+        4,
+        "only the granted reservation counted"
+    );
+}
+
+pub async fn refunds_give_back_one_attempt_and_never_go_below_zero(store: Arc<dyn Store>) {
+    let key = unique_key("login");
+    let window = Window::containing(OffsetDateTime::now_utc(), 900);
+    store
+        .refund(&[key.as_str()], window)
+        .await
+        .expect("refunding an unused budget is fine");
+    assert_eq!(
+        room_left(&*store, &key, 2, window).await,
+        2,
+        "no credit from nothing"
+    );
+    store.refund(&[key.as_str()], window).await.expect("refund");
+    assert_eq!(room_left(&*store, &key, 2, window).await, 1);
+    for _ in 0..5 {
+        store.refund(&[key.as_str()], window).await.expect("refund");
+    }
+    assert_eq!(room_left(&*store, &key, 2, window).await, 2);
+}
+
+/// 40 guesses at once at a budget of 10: the store, not the callers, decides.
+pub async fn concurrent_reservations_never_exceed_a_limit(store: Arc<dyn Store>) {
+    let narrow = unique_key("login-account-address");
+    let wide = unique_key("login-address");
+    let window = Window::containing(OffsetDateTime::now_utc(), 900);
+    let attempts: Vec<_> = (0..40)
         .map(|_| {
             let store = Arc::clone(&store);
-            let key = key.clone();
-            tokio::spawn(async move { store.hit(&key, window).await })
+            let budgets = [budget(&narrow, 10), budget(&wide, 30)];
+            tokio::spawn(async move { store.reserve(&budgets, window).await })
         })
         .collect();
-    let mut counts = Vec::new();
-    for hit in hits {
-        counts.push(hit.await.expect("task finished").expect("hit"));
+    let mut granted = 0;
+    for attempt in attempts {
+        if attempt.await.expect("task finished").expect("reserve") == Reservation::Granted {
+            granted += 1;
+        }
     }
-    counts.sort_unstable();
+    assert_eq!(granted, 10);
+    assert_eq!(room_left(&*store, &narrow, 10, window).await, 0);
     assert_eq!(
-        counts,
-        (1..=20).collect::<Vec<u32>>(),
-        "each hit sees its own count"
+        room_left(&*store, &wide, 30, window).await,
+        20,
+        "refused reservations gave back what they took"
     );
-    assert_eq!(store.hits(&key, window).await.expect("hits"), 20);
 }
 
 pub async fn revoked_tokens_stay_revoked_and_others_do_not(store: Arc<dyn Store>) {
