@@ -1028,3 +1028,115 @@ async fn a_logged_out_token_is_refused_everywhere_and_other_tokens_still_work() 
         .await
         .expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
 }
+
+/// A token signed with the servers' secret, with the header `typ` and the claims the
+/// attacker chose, starting from those of `genuine`.
+fn forge(genuine: &str, typ: Option<&str>, edit: impl FnOnce(&mut Value)) -> String {
+    let mut payload = claims_of(genuine);
+    edit(&mut payload);
+    let header = jsonwebtoken::Header {
+        typ: typ.map(str::to_owned),
+        ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256)
+    };
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
+    jsonwebtoken::encode(&header, &payload, &key).expect("signed")
+}
+
+#[tokio::test]
+async fn tokens_forged_with_the_key_but_a_future_iat_or_nbf_a_century_or_another_typ_are_401() {
+    let server = Server::start();
+    let (_, token) = server.new_user().await;
+    let now = claims::unix_now();
+    let lifetime = keys_with(SECRET).lifetime().as_secs();
+    let same_claims = forge(&token, Some("at+jwt"), |_| {});
+    server
+        .get("/contexts", &same_claims)
+        .await
+        .expect(StatusCode::OK);
+
+    let forged = [
+        ("typ JWT", forge(&token, Some("JWT"), |_| {})),
+        ("no typ", forge(&token, None, |_| {})),
+        (
+            "typ refresh+jwt",
+            forge(&token, Some("refresh+jwt"), |_| {}),
+        ),
+        (
+            "iat in an hour",
+            forge(&token, Some("at+jwt"), |claims| {
+                claims["iat"] = json!(now + 3600);
+                claims["exp"] = json!(now + 3600 + lifetime);
+            }),
+        ),
+        (
+            "nbf in an hour",
+            forge(&token, Some("at+jwt"), |claims| {
+                claims["nbf"] = json!(now + 3600);
+            }),
+        ),
+        (
+            "a hundred years",
+            forge(&token, Some("at+jwt"), |claims| {
+                claims["exp"] = json!(now + 100 * 365 * 24 * 3600);
+            }),
+        ),
+    ];
+    for (what, bad) in &forged {
+        for path in ["/contexts", "/auth/me"] {
+            let reply = server.get(path, bad).await;
+            reply.expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
+            assert_eq!(reply.headers["www-authenticate"], "Bearer", "{what}");
+        }
+    }
+    let header = jsonwebtoken::decode_header(&token).expect("a JWT header");
+    assert_eq!(
+        header.typ.as_deref(),
+        Some("at+jwt"),
+        "what the server issues"
+    );
+}
+
+#[tokio::test]
+async fn a_logged_out_token_stays_refused_after_its_exp_within_the_leeway_despite_later_logouts() {
+    let server = Server::start();
+    let (email, token) = server.new_user().await;
+    let issued = claims_of(&token);
+    let subject = claims::Subject {
+        user_id: issued["user_id"].as_u64().expect("user_id"),
+        email: email.clone(),
+        account_type: "individual".into(),
+        role: "user".into(),
+        organization_id: None,
+    };
+    let keys = keys_with(SECRET);
+    let lifetime = keys.lifetime().as_secs();
+    // Expired five seconds ago, still accepted for the rest of the leeway.
+    let (stolen, stolen_claims) = keys
+        .issue_at(subject, claims::unix_now() - lifetime - 5)
+        .expect("signed");
+    server
+        .get("/contexts", &stolen)
+        .await
+        .expect(StatusCode::OK);
+
+    server
+        .post("/auth/logout", Some(&stolen), json!({}))
+        .await
+        .expect(StatusCode::OK);
+    // Another logout, which on SQLite prunes the records of tokens past their time.
+    server
+        .post("/auth/logout", Some(&token), json!({}))
+        .await
+        .expect(StatusCode::OK);
+
+    for path in ["/contexts", "/auth/me"] {
+        server
+            .get(path, &stolen)
+            .await
+            .expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    assert!(
+        claims::unix_now() <= stolen_claims.accepted_until(),
+        "the test must run within the leeway for the 401 to be the revocation's"
+    );
+}

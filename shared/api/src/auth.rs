@@ -232,8 +232,10 @@ pub(crate) fn viewer_of(claims: &Claims) -> Viewer {
 /// Revokes the token the request carries; every later use of it is 401.
 pub async fn logout(app: &App, request: Request) -> ApiResult<Response> {
     let claims = verified_claims(app, &request).await?;
-    let expires_at = i64::try_from(claims.exp).unwrap_or(i64::MAX);
-    app.store.revoke_token(&claims.jti, expires_at).await?;
+    // Verification accepts a token a little past its `exp` (clock skew): the record
+    // must outlive that, not just `exp`.
+    let keep_until = i64::try_from(claims.accepted_until()).unwrap_or(i64::MAX);
+    app.store.revoke_token(&claims.jti, keep_until).await?;
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({"success": true, "message": "Logged out. This token no longer works."}),

@@ -1,5 +1,17 @@
 //! The mem0 access token: an HS256 JWT. This crate is the only place that knows JWT
 //! details; everything else sees `Claims`.
+//!
+//! Its header says `typ: "at+jwt"` (RFC 9068), so that any other kind of token signed
+//! with the same key one day (refresh, password reset, ...) can never pass as an access
+//! token. Verification refuses, besides bad signatures and other algorithms:
+//! - a `typ` other than `at+jwt` (or its long form `application/at+jwt`), compared
+//!   ASCII case-insensitively because it is a media type (RFC 7515 §4.1.9, RFC 8725 §3.11);
+//!   a missing `typ` too;
+//! - `exp` more than [`LEEWAY_SECONDS`] ago, an `iat`, or an `nbf` if present, more than
+//!   [`LEEWAY_SECONDS`] ahead: one clock-skew allowance for every time claim;
+//! - `exp - iat` above the configured lifetime, so a key that leaked once cannot mint
+//!   tokens that outlive its rotation;
+//! - an `iss` or `aud` other than the configured ones.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,8 +24,11 @@ pub const MIN_SECRET_BYTES: usize = 32;
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 pub const DEFAULT_ISSUER: &str = "mem0-auth";
 pub const DEFAULT_AUDIENCE: &str = "mem0-api";
-/// Clock skew tolerated between the machines that issue and verify.
-const LEEWAY_SECONDS: u64 = 30;
+/// Clock skew tolerated between the machines that issue and verify, on every time claim.
+/// A token stays valid up to `exp + LEEWAY_SECONDS`; see [`Claims::accepted_until`].
+pub const LEEWAY_SECONDS: u64 = 30;
+/// The header `typ` of an access token (RFC 9068 §2.1).
+const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
 /// What the token says about its holder. Field names are the contract's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +44,14 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub jti: String,
+}
+
+impl Claims {
+    /// The last Unix second at which verification still accepts this token (its `exp`
+    /// plus the clock-skew leeway): what revoking it must outlive.
+    pub fn accepted_until(&self) -> u64 {
+        self.exp.saturating_add(LEEWAY_SECONDS)
+    }
 }
 
 /// Who a token is being issued to.
@@ -54,6 +77,14 @@ pub enum ConfigError {
 pub enum TokenError {
     #[error("token expired")]
     Expired,
+    #[error("token type is not at+jwt")]
+    WrongType,
+    #[error("token issued in the future")]
+    IssuedInFuture,
+    #[error("token not valid yet (nbf)")]
+    NotYetValid,
+    #[error("token lifetime (exp - iat) is negative or above the configured one")]
+    LifetimeTooLong,
     #[error("token invalid: {0}")]
     Invalid(String),
     #[error("token could not be signed: {0}")]
@@ -108,6 +139,7 @@ impl TokenKeys {
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud"]);
+        validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
         Ok(Self {
             encoding: EncodingKey::from_secret(secret),
@@ -140,23 +172,53 @@ impl TokenKeys {
             role: subject.role,
             organization_id: subject.organization_id,
             iat: issued_at,
-            exp: issued_at + self.settings.lifetime.as_secs(),
+            exp: issued_at.saturating_add(self.settings.lifetime.as_secs()),
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
             jti: ulid::Ulid::new().to_string(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let header = Header {
+            typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
+            ..Header::new(Algorithm::HS256)
+        };
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
             .map_err(|e| TokenError::Signing(e.to_string()))?;
         Ok((token, claims))
     }
 
+    /// The claims of a valid access token; see the crate docs for what is refused.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
+        use jsonwebtoken::errors::ErrorKind;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
                 _ => TokenError::Invalid(e.to_string()),
-            })
+            })?;
+        if !data.header.typ.as_deref().is_some_and(is_access_token_type) {
+            return Err(TokenError::WrongType);
+        }
+        let claims = data.claims;
+        if claims.iat > unix_now().saturating_add(LEEWAY_SECONDS) {
+            return Err(TokenError::IssuedInFuture);
+        }
+        // An `exp` before `iat` is as malformed as one too far after it.
+        match claims.exp.checked_sub(claims.iat) {
+            Some(lifetime) if lifetime <= self.settings.lifetime.as_secs() => Ok(claims),
+            _ => Err(TokenError::LifetimeTooLong),
+        }
+    }
+}
+
+/// `typ` is a media type, compared case-insensitively, and `application/` may be left
+/// out of it (RFC 7515 §4.1.9); RFC 9068 §4 names both spellings.
+fn is_access_token_type(typ: &str) -> bool {
+    match typ.split_once('/') {
+        Some((kind, subtype)) => {
+            kind.eq_ignore_ascii_case("application")
+                && subtype.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+        }
+        None => typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE),
     }
 }
 
@@ -285,5 +347,162 @@ mod tests {
             let (token, _) = other.issue(alice()).unwrap();
             assert!(keys(SECRET).verify(&token).is_err(), "{settings:?}");
         }
+    }
+
+    /// A token signed with the right key whose header `typ` and claims the attacker chose,
+    /// starting from those of a genuine token.
+    fn forged(
+        keys: &TokenKeys,
+        typ: Option<&str>,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> String {
+        let (_, claims) = keys.issue(alice()).unwrap();
+        let mut payload = serde_json::to_value(claims).unwrap();
+        edit(&mut payload);
+        let header = Header {
+            typ: typ.map(str::to_owned),
+            ..Header::new(Algorithm::HS256)
+        };
+        jsonwebtoken::encode(
+            &header,
+            &payload,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn issued_tokens_say_at_jwt_in_their_header() {
+        let (token, _) = keys(SECRET).issue(alice()).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(header.alg, Algorithm::HS256);
+    }
+
+    #[test]
+    fn tokens_of_another_type_or_of_none_are_refused_even_when_signed_with_the_key() {
+        let keys = keys(SECRET);
+        for typ in [
+            Some("JWT"),
+            Some("jwt"),
+            None,
+            Some(""),
+            Some("refresh+jwt"),
+            Some("application/jwt"),
+            Some("text/at+jwt"),
+            Some("at+jwt "),
+            Some("at+jwt/extra"),
+        ] {
+            let token = forged(&keys, typ, |_| {});
+            assert!(
+                matches!(keys.verify(&token), Err(TokenError::WrongType)),
+                "typ {typ:?} must be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn the_access_token_type_is_compared_as_a_media_type() {
+        let keys = keys(SECRET);
+        for typ in [
+            "at+jwt",
+            "AT+JWT",
+            "application/at+jwt",
+            "Application/At+Jwt",
+        ] {
+            let token = forged(&keys, Some(typ), |_| {});
+            assert!(keys.verify(&token).is_ok(), "typ {typ:?} must be accepted");
+        }
+    }
+
+    #[test]
+    fn a_token_issued_in_the_future_is_refused_beyond_the_leeway() {
+        let keys = keys(SECRET);
+        let (token, _) = keys.issue_at(alice(), unix_now() + 3600).unwrap();
+        assert!(matches!(
+            keys.verify(&token),
+            Err(TokenError::IssuedInFuture)
+        ));
+        let skewed = unix_now() + LEEWAY_SECONDS - 10;
+        let (token, _) = keys.issue_at(alice(), skewed).unwrap();
+        assert!(keys.verify(&token).is_ok(), "clock skew within the leeway");
+    }
+
+    #[test]
+    fn a_token_with_a_future_nbf_is_refused_beyond_the_leeway() {
+        let keys = keys(SECRET);
+        let future = forged(&keys, Some("at+jwt"), |claims| {
+            claims["nbf"] = (unix_now() + 3600).into();
+        });
+        assert!(matches!(keys.verify(&future), Err(TokenError::NotYetValid)));
+        for nbf in [unix_now() - 60, unix_now() + LEEWAY_SECONDS - 10] {
+            let token = forged(&keys, Some("at+jwt"), |claims| claims["nbf"] = nbf.into());
+            assert!(keys.verify(&token).is_ok(), "nbf {nbf} is fine");
+        }
+        let malformed = forged(&keys, Some("at+jwt"), |claims| {
+            claims["nbf"] = "soon".into()
+        });
+        assert!(matches!(
+            keys.verify(&malformed),
+            Err(TokenError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn a_token_living_longer_than_the_configured_lifetime_is_refused() {
+        let keys = keys(SECRET);
+        let century = forged(&keys, Some("at+jwt"), |claims| {
+            claims["exp"] = (unix_now() + 100 * 365 * 24 * 60 * 60).into();
+        });
+        assert!(matches!(
+            keys.verify(&century),
+            Err(TokenError::LifetimeTooLong)
+        ));
+        let one_second_more = forged(&keys, Some("at+jwt"), |claims| {
+            claims["exp"] = (claims["iat"].as_u64().unwrap() + 24 * 60 * 60 + 1).into();
+        });
+        assert!(matches!(
+            keys.verify(&one_second_more),
+            Err(TokenError::LifetimeTooLong)
+        ));
+        let ends_before_it_starts = forged(&keys, Some("at+jwt"), |claims| {
+            claims["exp"] = (claims["iat"].as_u64().unwrap() - 1).into();
+        });
+        assert!(keys.verify(&ends_before_it_starts).is_err());
+    }
+
+    #[test]
+    fn shortening_the_lifetime_refuses_tokens_issued_for_longer() {
+        let week = TokenSettings {
+            lifetime: Duration::from_secs(7 * 24 * 60 * 60),
+            ..TokenSettings::default()
+        };
+        let long = TokenKeys::new(&SecretString::from(SECRET), week).unwrap();
+        let (token, _) = long.issue(alice()).unwrap();
+        assert!(long.verify(&token).is_ok());
+        assert!(matches!(
+            keys(SECRET).verify(&token),
+            Err(TokenError::LifetimeTooLong)
+        ));
+    }
+
+    #[test]
+    fn a_token_is_accepted_until_exp_plus_the_leeway_and_no_longer() {
+        let keys = keys(SECRET);
+        let lifetime = keys.lifetime().as_secs();
+        let (token, claims) = keys
+            .issue_at(alice(), unix_now() - lifetime - (LEEWAY_SECONDS - 10))
+            .unwrap();
+        assert_eq!(claims.accepted_until(), claims.exp + LEEWAY_SECONDS);
+        assert!(claims.accepted_until() > unix_now());
+        assert!(
+            keys.verify(&token).is_ok(),
+            "expired, but within the leeway"
+        );
+        let (token, claims) = keys
+            .issue_at(alice(), unix_now() - lifetime - (LEEWAY_SECONDS + 10))
+            .unwrap();
+        assert!(claims.accepted_until() < unix_now());
+        assert!(matches!(keys.verify(&token), Err(TokenError::Expired)));
     }
 }

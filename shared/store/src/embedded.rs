@@ -512,10 +512,11 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn revoke_token(&self, token_id: &str, expires_at: i64) -> StoreResult<()> {
+    async fn revoke_token(&self, token_id: &str, keep_until: i64) -> StoreResult<()> {
         let token_id = token_id.to_owned();
         self.write(move |transaction| {
-            // Expired tokens fail verification anyway; their records can go.
+            // Only records past their `keep_until` go: up to and including that second,
+            // verification still accepts the token.
             transaction
                 .execute(
                     "DELETE FROM revoked_tokens WHERE expires_at < ?1",
@@ -525,7 +526,7 @@ impl Store for EmbeddedStore {
             transaction
                 .execute(
                     "INSERT OR IGNORE INTO revoked_tokens (token_id, expires_at) VALUES (?1, ?2)",
-                    params![token_id, expires_at],
+                    params![token_id, keep_until],
                 )
                 .map_err(StoreError::unavailable)?;
             Ok(())

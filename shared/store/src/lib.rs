@@ -106,12 +106,15 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets every attempt of the budget `key` in `window`.
     async fn reset(&self, key: &str, window: Window) -> StoreResult<()>;
 
-    /// Refuses the token with this id (its `jti`) from now on. The record may be
-    /// forgotten after `expires_at` (Unix seconds), when the token is dead anyway.
-    /// Revoking twice is fine.
-    async fn revoke_token(&self, token_id: &str, expires_at: i64) -> StoreResult<()>;
+    /// Refuses the token with this id (its `jti`) from now on. `keep_until` is the last
+    /// Unix second at which verification would still accept the token (its `exp` plus
+    /// the verifier's clock-skew leeway, `Claims::accepted_until`): the record is kept at
+    /// least through that second and may be forgotten after it, when the token is dead
+    /// anyway. Revoking twice is fine.
+    async fn revoke_token(&self, token_id: &str, keep_until: i64) -> StoreResult<()>;
 
-    /// Whether the token with this id has been revoked.
+    /// Whether the token with this id has been revoked: always, through the `keep_until`
+    /// it was revoked with.
     async fn is_token_revoked(&self, token_id: &str) -> StoreResult<bool>;
 
     /// Creates a context owned by `viewer`. `Conflict` when the owner already has one

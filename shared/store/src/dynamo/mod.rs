@@ -14,7 +14,7 @@
 //! | context | `OWNER#<owner_id>` | `CTX#<name>` | `context_id`, `owner_id`, `organization_id`?, `name`, `description`, `visibility`, `created_at`, `memory_count`; shared ones also `GSI1PK = ORG#<org_id>`, `GSI1SK = CTX#<name>#<owner_id>` |
 //! | memory | `CTX#<context_id>` | `MEM#<memory_id>` | `text`, `tags` (list of strings), `created_at` |
 //! | rate counter | `RATE#<key>` | `<window start>` | `hits`, `expires_at` |
-//! | revoked token | `REVOKED#<jti>` | `REVOKED` | `expires_at` (the token's `exp`) |
+//! | revoked token | `REVOKED#<jti>` | `REVOKED` | `expires_at` (the token's `exp` + leeway) |
 //!
 //! Why it holds under concurrency:
 //! - Ids come from `ADD next_id 1` on the sequence item: atomic; an id burned by a
@@ -582,9 +582,11 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn revoke_token(&self, token_id: &str, expires_at: i64) -> StoreResult<()> {
+    async fn revoke_token(&self, token_id: &str, keep_until: i64) -> StoreResult<()> {
         let mut item = revoked_token_key(token_id);
-        item.insert(TTL_ATTRIBUTE.to_owned(), n(expires_at));
+        // DynamoDB deletes an item only once its TTL is past, and lazily: the record
+        // is there at least through `keep_until`, which is all a revocation needs.
+        item.insert(TTL_ATTRIBUTE.to_owned(), n(keep_until));
         let output = self
             .client
             .put_item()

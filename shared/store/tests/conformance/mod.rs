@@ -51,6 +51,7 @@ macro_rules! suite {
             refunds_give_back_one_attempt_and_never_go_below_zero,
             concurrent_reservations_never_exceed_a_limit,
             revoked_tokens_stay_revoked_and_others_do_not,
+            a_revocation_outlives_later_pruning_through_its_keep_until_second,
         );
     };
     (@tests $make:expr; $($behaviour:ident),+ $(,)?) => {
@@ -1084,4 +1085,46 @@ pub async fn revoked_tokens_stay_revoked_and_others_do_not(store: Arc<dyn Store>
         .expect("revoking twice is fine");
     assert!(store.is_token_revoked(&revoked).await.expect("lookup"));
     assert!(!store.is_token_revoked(&other).await.expect("lookup"));
+}
+
+/// A token that expired a few seconds ago is still accepted within the clock-skew
+/// leeway, so its revocation record (kept until `exp + leeway`, a moment from now) must
+/// survive the pruning another revocation does.
+pub async fn a_revocation_outlives_later_pruning_through_its_keep_until_second(
+    store: Arc<dyn Store>,
+) {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let within_leeway = ulid::Ulid::new().to_string();
+    let long_dead = ulid::Ulid::new().to_string();
+    store
+        .revoke_token(&within_leeway, now + 20)
+        .await
+        .expect("revoke");
+    store
+        .revoke_token(&long_dead, now - 3600)
+        .await
+        .expect("revoking a dead token is fine");
+    let this_second = ulid::Ulid::new().to_string();
+    let second = OffsetDateTime::now_utc().unix_timestamp();
+    store
+        .revoke_token(&this_second, second)
+        .await
+        .expect("revoke");
+    store
+        .revoke_token(&ulid::Ulid::new().to_string(), now + 3600)
+        .await
+        .expect("a later revoke, which may prune");
+    let still_that_second = OffsetDateTime::now_utc().unix_timestamp() == second;
+    assert!(
+        store
+            .is_token_revoked(&within_leeway)
+            .await
+            .expect("lookup"),
+        "revoked until its keep_until, whatever was pruned since"
+    );
+    // Only meaningful while the clock has not moved on: the keep_until second itself
+    // still counts.
+    if still_that_second {
+        assert!(store.is_token_revoked(&this_second).await.expect("lookup"));
+    }
 }
