@@ -1062,6 +1062,59 @@ fn each_function_writes_only_its_own_logs() {
     }
 }
 
+// ------------------------------------------------------------------ edge
+
+/// Web ACL associations that point at an HTTP API, which AWS WAF cannot protect (only
+/// REST API stages among API Gateway's): they would fail at deploy time.
+fn web_acls_on_http_apis(template: &Yaml) -> Vec<String> {
+    let http_apis: Vec<&str> = resources(template, "AWS::Serverless::HttpApi")
+        .into_iter()
+        .chain(resources(template, "AWS::ApiGatewayV2::Api"))
+        .map(|(id, _)| id)
+        .collect();
+    resources(template, "AWS::WAFv2::WebACLAssociation")
+        .into_iter()
+        .filter(|(_, association)| {
+            let target = format!("{:?}", association["Properties"]["ResourceArn"]);
+            target.contains("/apis/")
+                || http_apis.iter().any(|api| {
+                    target.contains(&format!("\"{api}\""))
+                        || target.contains(&format!("${{{api}}}"))
+                        || target.contains(&format!("${{{api}."))
+                })
+        })
+        .map(|(id, _)| id.to_owned())
+        .collect()
+}
+
+#[test]
+fn no_web_acl_is_associated_with_the_http_api_which_waf_cannot_protect() {
+    let original = std::fs::read_to_string(infra::template_path()).unwrap();
+    assert_eq!(
+        web_acls_on_http_apis(&infra::parse(&original).unwrap()),
+        Vec::<String>::new()
+    );
+    for arn in [
+        "!Sub arn:aws:apigateway:${AWS::Region}::/apis/${Api}/stages/$default",
+        "!Ref Api",
+    ] {
+        let attached = original.replacen(
+            "\nOutputs:",
+            &format!(
+                "  EdgeAcl:\n    Type: AWS::WAFv2::WebACLAssociation\n    Properties:\n      \
+                 ResourceArn: {arn}\n      WebACLArn: arn:aws:wafv2:us-east-1:1:regional/webacl/x/y\n\
+                 \nOutputs:"
+            ),
+            1,
+        );
+        assert_eq!(
+            web_acls_on_http_apis(&infra::parse(&attached).unwrap()),
+            ["EdgeAcl"],
+            "{arn}"
+        );
+    }
+}
+
 // ------------------------------------------------------------------ configuration
 
 const SIGNING_KEY: &str = "SigningKey";
