@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_dynamodb::types::KeySchemaElement;
 use infra::{Route, Yaml, intrinsic_call, reference, resources, strings};
-use store::dynamo::schema;
+use store::dynamo::schema::{self, partition};
 
 fn template() -> Yaml {
     infra::template().unwrap_or_else(|error| panic!("{error}"))
@@ -503,40 +503,204 @@ fn every_log_group_expires() {
 
 // ------------------------------------------------------------------ permissions
 
-/// The table actions each function's code calls (see shared/store/src/dynamo/mod.rs
-/// and which Store methods each route group uses). Transactions are checked by
-/// DynamoDB as the PutItem / UpdateItem / DeleteItem of each of their items.
-fn table_actions(binary: &str) -> BTreeSet<&'static str> {
-    BTreeSet::from_iter(match binary {
-        // hit (UpdateItem), create_user: get (GetItem), next_id (UpdateItem),
-        // the transaction's puts (PutItem).
+/// Where a statement grants table actions: the table's items, or its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Target {
+    Table,
+    Index,
+}
+
+/// What a role may do: per target, per action, the partition prefixes it may do it on.
+type Access = BTreeMap<Target, BTreeMap<String, BTreeSet<String>>>;
+
+fn access<'a>(grants: impl IntoIterator<Item = (Target, &'a str, Vec<&'a str>)>) -> Access {
+    let mut access = Access::new();
+    for (target, action, prefixes) in grants {
+        access
+            .entry(target)
+            .or_default()
+            .entry(action.to_owned())
+            .or_default()
+            .extend(prefixes.into_iter().map(str::to_owned));
+    }
+    access
+}
+
+/// What each function's code does to which partitions (shared/store/src/dynamo/mod.rs,
+/// and the Store methods each route group calls), in the store's own prefixes. DynamoDB
+/// checks a transaction as the PutItem / UpdateItem / DeleteItem of each of its items.
+fn expected_access(binary: &str) -> Access {
+    use Target::{Index, Table};
+    use partition::{EMAIL, MEMORIES, ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE, USER};
+    access(match binary {
+        // create_user: the email check (GetItem), next_id (UpdateItem), the
+        // transaction's puts (PutItem); hit on the signups per address (UpdateItem).
         "signup" => vec![
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
+            (Table, "dynamodb:GetItem", vec![EMAIL]),
+            (Table, "dynamodb:PutItem", vec![EMAIL, USER, ORGANIZATION]),
+            (Table, "dynamodb:UpdateItem", vec![RATE, SEQUENCE]),
         ],
-        // hits (GetItem), credentials + user (GetItem), hit (UpdateItem), clear_hits
-        // (DeleteItem), is_token_revoked (GetItem), revoke_token (PutItem).
+        // credentials (email, then profile), user, hits, is_token_revoked (GetItem);
+        // hit (UpdateItem), clear_hits (DeleteItem), revoke_token (PutItem).
         "login" => vec![
-            "dynamodb:DeleteItem",
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
+            (Table, "dynamodb:GetItem", vec![EMAIL, USER, RATE, REVOKED]),
+            (Table, "dynamodb:UpdateItem", vec![RATE]),
+            (Table, "dynamodb:DeleteItem", vec![RATE]),
+            (Table, "dynamodb:PutItem", vec![REVOKED]),
         ],
-        // is_token_revoked + find_context (GetItem), create_context (PutItem),
-        // list_contexts / list_memories / purge (Query), delete_context (DeleteItem,
-        // BatchWriteItem), put_memory / delete_memory transactions (PutItem,
-        // DeleteItem, UpdateItem).
+        // is_token_revoked, find_context (GetItem); create_context and put_memory's
+        // put (PutItem); delete_context and delete_memory's delete (DeleteItem); the
+        // memory_count of both transactions (UpdateItem); list_contexts, list_memories
+        // and the purge's listing (Query); the purge (BatchWriteItem); shared contexts
+        // (Query on the index).
         "contexts" => vec![
-            "dynamodb:BatchWriteItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:Query",
-            "dynamodb:UpdateItem",
+            (Table, "dynamodb:GetItem", vec![REVOKED, OWNER]),
+            (Table, "dynamodb:PutItem", vec![OWNER, MEMORIES]),
+            (Table, "dynamodb:DeleteItem", vec![OWNER, MEMORIES]),
+            (Table, "dynamodb:UpdateItem", vec![OWNER]),
+            (Table, "dynamodb:Query", vec![OWNER, MEMORIES]),
+            (Table, "dynamodb:BatchWriteItem", vec![MEMORIES]),
+            (Index, "dynamodb:Query", vec![ORGANIZATION]),
         ],
         _ => vec![],
     })
+}
+
+/// The table actions whose requests always name the partitions they reach. For any
+/// other (Scan, PartiQL's ExecuteStatement, DescribeTable) `dynamodb:LeadingKeys` is
+/// empty, and `ForAllValues` over an empty set is true: a partition condition would not
+/// hold them back.
+const KEYED_ACTIONS: [&str; 8] = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+];
+
+/// The partition prefixes a statement is limited to, or why it is not limited to
+/// partitions of `published` prefixes. The one accepted form is
+/// `ForAllValues:StringLike: {dynamodb:LeadingKeys: ["<prefix>*", ...]}` and nothing else.
+fn partitions_allowed(statement: &Yaml, published: &[&str]) -> Result<BTreeSet<String>, String> {
+    let only = |value: &Yaml, key: &str| -> Result<Yaml, String> {
+        match value.as_hash() {
+            Some(hash) if hash.len() == 1 => hash
+                .get(&Yaml::String(key.to_owned()))
+                .cloned()
+                .ok_or_else(|| format!("its condition is not {key}")),
+            _ => Err(format!("its condition is not {key} alone")),
+        }
+    };
+    let patterns = only(
+        &only(&statement["Condition"], "ForAllValues:StringLike")?,
+        "dynamodb:LeadingKeys",
+    )?;
+    let patterns = strings(&patterns);
+    if patterns.is_empty() {
+        return Err("its LeadingKeys list no pattern".to_owned());
+    }
+    patterns
+        .into_iter()
+        .map(|pattern| {
+            pattern
+                .strip_suffix('*')
+                .filter(|prefix| published.contains(prefix))
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    format!(
+                        "LeadingKeys pattern {pattern:?} is not <prefix>* of a prefix in \
+                         schema::partition ({published:?})"
+                    )
+                })
+        })
+        .collect()
+}
+
+/// What `binary`'s role grants on the table and its index, and what is wrong with how.
+fn granted(template: &Yaml, binary: &str, published: &[&str]) -> (Access, Vec<String>) {
+    let mut access = Access::new();
+    let mut problems = Vec::new();
+    for statement in statements(template, binary) {
+        let sid = statement["Sid"].as_str().unwrap_or("(no Sid)");
+        if !statement["NotAction"].is_badvalue() || !statement["NotResource"].is_badvalue() {
+            problems.push(format!(
+                "{binary} {sid}: NotAction / NotResource grant by exclusion"
+            ));
+        }
+        let actions = strings(&statement["Action"]);
+        if !actions
+            .iter()
+            .any(|a| a.starts_with("dynamodb:") || a.contains('*'))
+        {
+            continue;
+        }
+        let resource = &statement["Resource"];
+        let target = if *resource == table_arn() {
+            Target::Table
+        } else if *resource == index_arn(schema::GSI1.name) {
+            Target::Index
+        } else {
+            problems.push(format!(
+                "{binary} {sid}: table actions on {resource:?}, neither the table nor {}",
+                schema::GSI1.name
+            ));
+            continue;
+        };
+        if statement["Effect"].as_str() != Some("Allow") {
+            problems.push(format!(
+                "{binary} {sid}: only Allow statements are expected"
+            ));
+        }
+        for action in &actions {
+            if !KEYED_ACTIONS.contains(action) {
+                problems.push(format!(
+                    "{binary} {sid}: {action} names no partition, so LeadingKeys cannot limit it"
+                ));
+            }
+        }
+        let prefixes = match partitions_allowed(statement, published) {
+            Ok(prefixes) => prefixes,
+            Err(why) => {
+                problems.push(format!(
+                    "{binary} {sid} reaches every partition of the {target:?}: {why}"
+                ));
+                // As wide as the statement really is.
+                BTreeSet::from(["<every partition>".to_owned()])
+            }
+        };
+        for action in actions {
+            access
+                .entry(target)
+                .or_default()
+                .entry(action.to_owned())
+                .or_default()
+                .extend(prefixes.iter().cloned());
+        }
+    }
+    (access, problems)
+}
+
+/// Every way the roles differ from what the code does, given the store's prefixes.
+fn access_drift(
+    template: &Yaml,
+    published: &[&str],
+    expected: &dyn Fn(&str) -> Access,
+) -> Vec<String> {
+    let mut drift = Vec::new();
+    for binary in FUNCTIONS {
+        let (granted, problems) = granted(template, binary, published);
+        drift.extend(problems);
+        let expected = expected(binary);
+        if granted != expected {
+            drift.push(format!(
+                "{binary}: the template grants {granted:?}, the code needs {expected:?}"
+            ));
+        }
+    }
+    drift
 }
 
 /// The statements of a function's role, after checking the role is its own.
@@ -587,47 +751,288 @@ fn index_arn(name: &str) -> Yaml {
 }
 
 #[test]
-fn each_function_may_use_exactly_the_table_actions_it_calls() {
-    let template = template();
-    for binary in FUNCTIONS {
-        let mut on_table = BTreeSet::new();
-        let mut on_index = BTreeSet::new();
-        for statement in statements(&template, binary) {
-            assert_eq!(statement["Effect"].as_str(), Some("Allow"));
-            let actions = strings(&statement["Action"]);
-            assert!(
-                !actions.iter().any(|a| a.contains('*')),
-                "{binary}: {actions:?}"
-            );
-            let resource = &statement["Resource"];
-            assert_ne!(
-                resource.as_str(),
-                Some("*"),
-                "{binary}: a resource is named"
-            );
-            if *resource == table_arn() {
-                on_table.extend(actions);
-            } else if *resource == index_arn(schema::GSI1.name) {
-                on_index.extend(actions);
+fn each_function_may_do_what_its_code_does_on_the_partitions_it_does_it_on() {
+    let drift = access_drift(&template(), &partition::ALL, &expected_access);
+    assert!(
+        drift.is_empty(),
+        "the roles of infra/template.yaml and what the code does disagree:\n{}",
+        drift.join("\n")
+    );
+}
+
+#[test]
+fn a_role_wider_than_its_code_is_caught() {
+    let original = std::fs::read_to_string(infra::template_path()).unwrap();
+    for (from, to) in [
+        // The review's attack: the contexts role reaching password hashes.
+        (
+            r#"dynamodb:LeadingKeys: ["REVOKED#*", "OWNER#*"]"#,
+            r#"dynamodb:LeadingKeys: ["REVOKED#*", "OWNER#*", "EMAIL#*"]"#,
+        ),
+        (
+            r#"dynamodb:LeadingKeys: ["OWNER#*", "CTX#*"]"#,
+            r#"dynamodb:LeadingKeys: ["*"]"#,
+        ),
+        (
+            r#"dynamodb:LeadingKeys: ["OWNER#*"]"#,
+            r#"dynamodb:LeadingKeys: ["OWNER*"]"#,
+        ),
+        // Any value matching suffices with ForAnyValue: as good as no condition.
+        (
+            "ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"CTX#*\"]",
+            "ForAnyValue:StringLike:\n                    dynamodb:LeadingKeys: [\"CTX#*\"]",
+        ),
+        // The condition gone.
+        (
+            "                Condition:\n                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"REVOKED#*\"]\n",
+            "",
+        ),
+        // A second condition key that does not scope partitions.
+        (
+            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\"]",
+            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\"]\n                  StringEquals:\n                    aws:RequestedRegion: us-east-1",
+        ),
+        // Login allowed to write credentials.
+        (
+            r#"dynamodb:LeadingKeys: ["REVOKED#*"]"#,
+            r#"dynamodb:LeadingKeys: ["REVOKED#*", "EMAIL#*"]"#,
+        ),
+        (
+            r#"dynamodb:LeadingKeys: ["ORG#*"]"#,
+            r#"dynamodb:LeadingKeys: ["ORG#*", "USER#*"]"#,
+        ),
+        // A prefix renamed in the template only.
+        (r#""SEQ#*""#, r#""SEQUENCE#*""#),
+        // An action whose requests name no partition, so the condition passes it.
+        (
+            "Action: dynamodb:BatchWriteItem",
+            "Action: [dynamodb:BatchWriteItem, dynamodb:Scan]",
+        ),
+        ("Action: dynamodb:BatchWriteItem", "Action: \"*\""),
+        (
+            "Action: dynamodb:BatchWriteItem",
+            "NotAction: dynamodb:BatchWriteItem",
+        ),
+        (
+            "Action: dynamodb:BatchWriteItem\n                Resource: !GetAtt Table.Arn",
+            "Action: dynamodb:BatchWriteItem\n                Resource: \"*\"",
+        ),
+        // A partition the code needs, taken away (signup would fail in production).
+        (
+            r#"["EMAIL#*", "USER#*", "ORG#*"]"#,
+            r#"["EMAIL#*", "USER#*"]"#,
+        ),
+    ] {
+        assert!(
+            original.contains(from),
+            "the template no longer has {from:?}"
+        );
+        let drifted = infra::parse(&original.replacen(from, to, 1)).unwrap();
+        assert!(
+            !access_drift(&drifted, &partition::ALL, &expected_access).is_empty(),
+            "changing {from:?} to {to:?} went unnoticed"
+        );
+    }
+}
+
+#[test]
+fn a_prefix_renamed_in_the_store_but_not_in_the_template_is_caught() {
+    const RENAMED: &str = "SQ#";
+    let published: Vec<&str> = partition::ALL
+        .iter()
+        .map(|&prefix| {
+            if prefix == partition::SEQUENCE {
+                RENAMED
             } else {
-                assert!(
-                    actions.iter().all(|a| !a.starts_with("dynamodb:")),
-                    "{binary}: table actions on {resource:?}"
-                );
+                prefix
+            }
+        })
+        .collect();
+    let renamed = |binary: &str| -> Access {
+        let mut access = expected_access(binary);
+        for prefixes in access.values_mut().flat_map(BTreeMap::values_mut) {
+            if prefixes.remove(partition::SEQUENCE) {
+                prefixes.insert(RENAMED.to_owned());
             }
         }
-        assert_eq!(on_table, table_actions(binary), "{binary} on the table");
-        let expected_index: BTreeSet<&str> = if binary == "contexts" {
-            BTreeSet::from(["dynamodb:Query"])
-        } else {
-            BTreeSet::new()
-        };
-        assert_eq!(
-            on_index,
-            expected_index,
-            "{binary} on index {}",
-            schema::GSI1.name
+        access
+    };
+    assert!(!access_drift(&template(), &published, &renamed).is_empty());
+}
+
+#[test]
+fn only_signup_writes_password_hashes_and_profiles_and_contexts_cannot_even_read_them() {
+    const WRITES: [&str; 5] = [
+        "dynamodb:BatchWriteItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+    ];
+    let template = template();
+    for binary in FUNCTIONS {
+        let (access, problems) = granted(&template, binary, &partition::ALL);
+        assert!(problems.is_empty(), "{problems:?}");
+        for (target, actions) in &access {
+            for (action, prefixes) in actions {
+                for account in [partition::EMAIL, partition::USER] {
+                    let reaches = prefixes.contains(account);
+                    if binary == "contexts" {
+                        assert!(
+                            !reaches,
+                            "contexts may {action} {account} on the {target:?}"
+                        );
+                    }
+                    if binary != "signup" && WRITES.contains(&action.as_str()) {
+                        assert!(!reaches, "{binary} may {action} {account}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_partition_of_the_store_belongs_to_some_function() {
+    let used: BTreeSet<String> = FUNCTIONS
+        .iter()
+        .flat_map(|binary| expected_access(binary).into_values())
+        .flat_map(BTreeMap::into_values)
+        .flatten()
+        .collect();
+    let published: BTreeSet<String> = partition::ALL.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        used, published,
+        "a prefix of schema::partition that no function uses, or one it does not publish: \
+         decide which roles reach it"
+    );
+}
+
+/// IAM's `StringLike`: `*` is any run of characters, `?` any one character.
+fn string_like(pattern: &str, value: &str) -> bool {
+    let (pattern, value): (Vec<char>, Vec<char>) =
+        (pattern.chars().collect(), value.chars().collect());
+    // matches[j]: whether the pattern so far matches value[..j].
+    let mut matches = vec![false; value.len() + 1];
+    matches[0] = true;
+    for p in pattern {
+        let mut next = vec![false; value.len() + 1];
+        for j in 0..=value.len() {
+            next[j] = match p {
+                '*' => matches[j] || (j > 0 && next[j - 1]),
+                '?' => j > 0 && matches[j - 1],
+                c => j > 0 && matches[j - 1] && value[j - 1] == c,
+            };
+        }
+        matches = next;
+    }
+    matches[value.len()]
+}
+
+/// Whether IAM lets `binary`'s role do `action` on the table's items in a request
+/// reaching the partitions `keys` (its `dynamodb:LeadingKeys`): an Allow statement names
+/// the action and the table, and each key matches one of its patterns. The template's
+/// only condition form is understood; any other stops the test.
+fn allows(template: &Yaml, binary: &str, action: &str, keys: &[&str]) -> bool {
+    statements(template, binary).into_iter().any(|statement| {
+        if statement["Effect"].as_str() != Some("Allow")
+            || statement["Resource"] != table_arn()
+            || !strings(&statement["Action"]).contains(&action)
+        {
+            return false;
+        }
+        let condition = &statement["Condition"];
+        if condition.is_badvalue() {
+            return true;
+        }
+        let patterns = strings(&condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
+        assert!(
+            !patterns.is_empty() && condition.as_hash().is_some_and(|c| c.len() == 1),
+            "{binary}: a condition this evaluator does not know: {condition:?}"
         );
+        // ForAllValues: every key matches; over no key at all, true.
+        keys.iter()
+            .all(|key| patterns.iter().any(|pattern| string_like(pattern, key)))
+    })
+}
+
+#[test]
+fn string_like_matches_as_iam_does() {
+    assert!(string_like("EMAIL#*", "EMAIL#a@example.com"));
+    assert!(string_like("EMAIL#*", "EMAIL#"));
+    assert!(string_like("*", ""));
+    assert!(string_like("R?TE#*", "RATE#x"));
+    assert!(!string_like("EMAIL#*", "EMAIL"));
+    assert!(!string_like("EMAIL#*", "XEMAIL#a"));
+    assert!(!string_like("OWNER#*", "ORG#1"));
+    assert!(!string_like("R?TE#*", "RTE#x"));
+}
+
+#[test]
+fn the_contexts_role_can_neither_overwrite_nor_read_a_password_hash_or_profile() {
+    let template = template();
+    let hash = format!("{}victim@example.com", partition::EMAIL);
+    let profile = format!("{}1", partition::USER);
+    let own = format!("{}7", partition::OWNER);
+    let memories = format!("{}01J0000000000000000000000", partition::MEMORIES);
+    for action in KEYED_ACTIONS {
+        for target in [&hash, &profile] {
+            assert!(
+                !allows(&template, "contexts", action, &[target]),
+                "contexts may {action} {target}"
+            );
+            // Smuggled into one request beside partitions the role may reach.
+            assert!(
+                !allows(&template, "contexts", action, &[&own, &memories, target]),
+                "contexts may {action} {target} in a batch"
+            );
+        }
+    }
+    assert!(allows(&template, "contexts", "dynamodb:PutItem", &[&own]));
+    assert!(allows(
+        &template,
+        "contexts",
+        "dynamodb:BatchWriteItem",
+        &[&memories, &memories]
+    ));
+    // The hash is signup's to write, login's to read, and nobody else's.
+    assert!(allows(&template, "signup", "dynamodb:PutItem", &[&hash]));
+    assert!(allows(&template, "login", "dynamodb:GetItem", &[&hash]));
+    for action in [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    ] {
+        assert!(
+            !allows(&template, "login", action, &[&hash]),
+            "login may {action} {hash}"
+        );
+    }
+    assert!(!allows(
+        &template,
+        "signup",
+        "dynamodb:DeleteItem",
+        &[&hash]
+    ));
+    assert!(!allows(&template, "pages", "dynamodb:GetItem", &[&hash]));
+}
+
+#[test]
+fn a_request_naming_no_partition_passes_the_condition_so_no_such_action_is_granted() {
+    let template = template();
+    // Why KEYED_ACTIONS matters: over no key at all, ForAllValues holds.
+    assert!(allows(&template, "contexts", "dynamodb:Query", &[]));
+    for binary in FUNCTIONS {
+        for action in [
+            "dynamodb:Scan",
+            "dynamodb:PartiQLSelect",
+            "dynamodb:PartiQLUpdate",
+        ] {
+            assert!(
+                !allows(&template, binary, action, &[]),
+                "{binary} may {action}"
+            );
+        }
     }
 }
 
@@ -653,6 +1058,59 @@ fn each_function_writes_only_its_own_logs() {
             logs[0]["Resource"],
             intrinsic_call("Fn::GetAtt", Yaml::String(format!("{group}.Arn"))),
             "{id}"
+        );
+    }
+}
+
+// ------------------------------------------------------------------ edge
+
+/// Web ACL associations that point at an HTTP API, which AWS WAF cannot protect (only
+/// REST API stages among API Gateway's): they would fail at deploy time.
+fn web_acls_on_http_apis(template: &Yaml) -> Vec<String> {
+    let http_apis: Vec<&str> = resources(template, "AWS::Serverless::HttpApi")
+        .into_iter()
+        .chain(resources(template, "AWS::ApiGatewayV2::Api"))
+        .map(|(id, _)| id)
+        .collect();
+    resources(template, "AWS::WAFv2::WebACLAssociation")
+        .into_iter()
+        .filter(|(_, association)| {
+            let target = format!("{:?}", association["Properties"]["ResourceArn"]);
+            target.contains("/apis/")
+                || http_apis.iter().any(|api| {
+                    target.contains(&format!("\"{api}\""))
+                        || target.contains(&format!("${{{api}}}"))
+                        || target.contains(&format!("${{{api}."))
+                })
+        })
+        .map(|(id, _)| id.to_owned())
+        .collect()
+}
+
+#[test]
+fn no_web_acl_is_associated_with_the_http_api_which_waf_cannot_protect() {
+    let original = std::fs::read_to_string(infra::template_path()).unwrap();
+    assert_eq!(
+        web_acls_on_http_apis(&infra::parse(&original).unwrap()),
+        Vec::<String>::new()
+    );
+    for arn in [
+        "!Sub arn:aws:apigateway:${AWS::Region}::/apis/${Api}/stages/$default",
+        "!Ref Api",
+    ] {
+        let attached = original.replacen(
+            "\nOutputs:",
+            &format!(
+                "  EdgeAcl:\n    Type: AWS::WAFv2::WebACLAssociation\n    Properties:\n      \
+                 ResourceArn: {arn}\n      WebACLArn: arn:aws:wafv2:us-east-1:1:regional/webacl/x/y\n\
+                 \nOutputs:"
+            ),
+            1,
+        );
+        assert_eq!(
+            web_acls_on_http_apis(&infra::parse(&attached).unwrap()),
+            ["EdgeAcl"],
+            "{arn}"
         );
     }
 }

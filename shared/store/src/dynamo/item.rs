@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::schema::{GSI1, TABLE_KEY, TTL_ATTRIBUTE};
+use super::schema::{GSI1, TABLE_KEY, TTL_ATTRIBUTE, partition};
 use crate::{
     AccountType, Context, ContextName, Email, Memory, MemoryId, OrganizationId, Role, StoreError,
     StoreResult, User, UserId, Visibility,
@@ -37,30 +37,39 @@ fn key(partition: String, sort: String) -> Item {
 }
 
 pub(super) fn user_key(id: UserId) -> Item {
-    key(format!("USER#{id}"), "PROFILE".to_owned())
+    key(format!("{}{id}", partition::USER), "PROFILE".to_owned())
 }
 
 pub(super) fn email_key(email: &Email) -> Item {
-    key(format!("EMAIL#{email}"), "EMAIL".to_owned())
+    key(format!("{}{email}", partition::EMAIL), "EMAIL".to_owned())
 }
 
 pub(super) fn organization_key(id: OrganizationId) -> Item {
-    key(format!("ORG#{id}"), "PROFILE".to_owned())
+    key(organization_partition(id), "PROFILE".to_owned())
 }
 
 /// The counter of one id sequence (`user`, `organization`).
 pub(super) fn sequence_key(sequence: &str) -> Item {
-    key(format!("SEQ#{sequence}"), "SEQ".to_owned())
+    key(
+        format!("{}{sequence}", partition::SEQUENCE),
+        "SEQ".to_owned(),
+    )
 }
 
 pub(super) fn rate_key(rate_key: &str, window_start: i64) -> Item {
-    key(format!("RATE#{rate_key}"), window_start.to_string())
+    key(
+        format!("{}{rate_key}", partition::RATE),
+        window_start.to_string(),
+    )
 }
 
 /// A revoked access token; it carries the TTL attribute so DynamoDB forgets it once
 /// the token has expired.
 pub(super) fn revoked_token_key(token_id: &str) -> Item {
-    key(format!("REVOKED#{token_id}"), "REVOKED".to_owned())
+    key(
+        format!("{}{token_id}", partition::REVOKED),
+        "REVOKED".to_owned(),
+    )
 }
 
 pub(super) fn context_key(owner: UserId, name: &ContextName) -> Item {
@@ -70,16 +79,16 @@ pub(super) fn context_key(owner: UserId, name: &ContextName) -> Item {
 /// Contexts live apart from the owner's profile (`USER#`), so that a role allowed to
 /// write contexts can be kept from profiles and password hashes by key prefix.
 pub(super) fn owner_partition(owner: UserId) -> String {
-    format!("OWNER#{owner}")
+    format!("{}{owner}", partition::OWNER)
 }
 
 pub(super) fn organization_partition(organization: OrganizationId) -> String {
-    format!("ORG#{organization}")
+    format!("{}{organization}", partition::ORGANIZATION)
 }
 
 /// Memories hang off the context's never-reused id, not off its name.
 pub(super) fn memories_partition(context_id: &str) -> String {
-    format!("CTX#{context_id}")
+    format!("{}{context_id}", partition::MEMORIES)
 }
 
 pub(super) fn memory_key(context_id: &str, id: &MemoryId) -> Item {

@@ -10,6 +10,7 @@
 //! | global secondary index | [`GSI1`]: `gsi1`, keys `GSI1PK` / `GSI1SK` (strings), projection `ALL` |
 //! | time to live | [`TTL_ATTRIBUTE`] = `expires_at` (Unix seconds) |
 //! | billing | on demand (`PAY_PER_REQUEST`) |
+//! | partition key prefixes | [`partition`]: every `PK` (and `GSI1PK`) starts with one of them |
 //!
 //! Every key attribute is a string; no other attribute needs a definition.
 
@@ -58,6 +59,43 @@ pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 /// On demand: the load is spiky and small.
 pub const BILLING_MODE: BillingMode = BillingMode::PayPerRequest;
+
+/// What every partition key starts with, one prefix per kind of partition.
+///
+/// The deployed roles are scoped by these with `dynamodb:LeadingKeys` (so that the contexts
+/// function cannot reach password hashes, say); `cargo test -p infra` fails when a prefix
+/// here and the template's patterns part ways. No prefix may start another one, or a role
+/// allowed the shorter would reach the longer too.
+pub mod partition {
+    /// User profile, `USER#<user_id>`.
+    pub const USER: &str = "USER#";
+    /// Email to user id and password hash, `EMAIL#<email>`.
+    pub const EMAIL: &str = "EMAIL#";
+    /// Organization profile, `ORG#<org_id>`; also `GSI1PK` of the contexts shared with it.
+    pub const ORGANIZATION: &str = "ORG#";
+    /// Id sequence, `SEQ#user`, `SEQ#organization`.
+    pub const SEQUENCE: &str = "SEQ#";
+    /// Rate-limit counters, `RATE#<key>`.
+    pub const RATE: &str = "RATE#";
+    /// Revoked token, `REVOKED#<jti>`.
+    pub const REVOKED: &str = "REVOKED#";
+    /// The contexts one user owns, `OWNER#<owner_id>`.
+    pub const OWNER: &str = "OWNER#";
+    /// The memories of one context, `CTX#<context_id>`.
+    pub const MEMORIES: &str = "CTX#";
+
+    /// Every prefix above.
+    pub const ALL: [&str; 8] = [
+        USER,
+        EMAIL,
+        ORGANIZATION,
+        SEQUENCE,
+        RATE,
+        REVOKED,
+        OWNER,
+        MEMORIES,
+    ];
+}
 
 /// `KeySchema` for a key (the table's or an index's).
 pub fn key_schema(key: Key) -> Result<Vec<KeySchemaElement>, BuildError> {
@@ -114,5 +152,50 @@ mod tests {
         let definitions = attribute_definitions().unwrap();
         let names: Vec<&str> = definitions.iter().map(|d| d.attribute_name()).collect();
         assert_eq!(names, ["PK", "SK", "GSI1PK", "GSI1SK"]);
+    }
+
+    #[test]
+    fn no_partition_prefix_starts_another_so_each_role_scope_is_exact() {
+        for (i, a) in partition::ALL.iter().enumerate() {
+            for (j, b) in partition::ALL.iter().enumerate() {
+                assert!(i == j || !b.starts_with(a), "{b} starts with {a}");
+            }
+        }
+    }
+
+    /// The partition prefix `key`'s `PK` starts with.
+    fn partition_of(key: &super::super::item::Item) -> &'static str {
+        let Some(aws_sdk_dynamodb::types::AttributeValue::S(pk)) = key.get(TABLE_KEY.partition)
+        else {
+            panic!("no string {} in {key:?}", TABLE_KEY.partition);
+        };
+        partition::ALL
+            .into_iter()
+            .find(|prefix| pk.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{pk} starts with no prefix of schema::partition"))
+    }
+
+    #[test]
+    fn every_item_key_starts_with_its_published_partition_prefix() {
+        use super::super::item::*;
+        use crate::{ContextName, Email, MemoryId, OrganizationId, UserId};
+        let email = Email::parse("a@example.com").unwrap();
+        let name = ContextName::parse("notes").unwrap();
+        for (key, prefix) in [
+            (user_key(UserId(7)), partition::USER),
+            (email_key(&email), partition::EMAIL),
+            (organization_key(OrganizationId(3)), partition::ORGANIZATION),
+            (sequence_key("user"), partition::SEQUENCE),
+            (rate_key("signup:198.51.100.7", 0), partition::RATE),
+            (revoked_token_key("jti"), partition::REVOKED),
+            (context_key(UserId(7), &name), partition::OWNER),
+            (
+                memory_key("ctx-id", &MemoryId::generate()),
+                partition::MEMORIES,
+            ),
+        ] {
+            assert_eq!(partition_of(&key), prefix);
+        }
+        assert!(organization_partition(OrganizationId(3)).starts_with(partition::ORGANIZATION));
     }
 }
