@@ -534,16 +534,17 @@ fn expected_access(binary: &str) -> Access {
     use partition::{EMAIL, MEMORIES, ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE, USER};
     access(match binary {
         // create_user: the email check (GetItem), next_id (UpdateItem), the
-        // transaction's puts (PutItem); hit on the signups per address (UpdateItem).
+        // transaction's puts (PutItem); reserve and refund of the signups per address
+        // (UpdateItem).
         "signup" => vec![
             (Table, "dynamodb:GetItem", vec![EMAIL]),
             (Table, "dynamodb:PutItem", vec![EMAIL, USER, ORGANIZATION]),
             (Table, "dynamodb:UpdateItem", vec![RATE, SEQUENCE]),
         ],
-        // credentials (email, then profile), user, hits, is_token_revoked (GetItem);
-        // hit (UpdateItem), clear_hits (DeleteItem), revoke_token (PutItem).
+        // credentials (email, then profile), user, is_token_revoked (GetItem);
+        // reserve and refund (UpdateItem), reset (DeleteItem), revoke_token (PutItem).
         "login" => vec![
-            (Table, "dynamodb:GetItem", vec![EMAIL, USER, RATE, REVOKED]),
+            (Table, "dynamodb:GetItem", vec![EMAIL, USER, REVOKED]),
             (Table, "dynamodb:UpdateItem", vec![RATE]),
             (Table, "dynamodb:DeleteItem", vec![RATE]),
             (Table, "dynamodb:PutItem", vec![REVOKED]),
