@@ -68,7 +68,7 @@ impl NoSession {
                 let login = format!("mem0 login --api-url {target} --email {email}");
                 match caller {
                     Caller::Cli => format!(
-                        "{why} Run `{login}` to log in there, or drop --api-url / unset MEM0_API_URL to use {saved}."
+                        "{why} If you trust {target}, run `{login}` to log in there; or drop --api-url / unset MEM0_API_URL to use {saved}."
                     ),
                     Caller::Mcp => format!(
                         "{why} To use {saved}, set MEM0_API_URL to it (or remove it) in the \"env\" of the mem0 server in your MCP client's config and restart the server; if you trust {target}, run `{login}` in a terminal on this machine."
