@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 use store::ContextName;
 
+use crate::api_url::ApiUrl;
+
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8000";
 
 /// Everything that can go wrong talking to the API, in the words the user needs.
@@ -19,6 +21,18 @@ pub enum ApiError {
         "cannot reach the mem0 API at {url} ({reason}). Is the server running? Set MEM0_API_URL to use another address."
     )]
     Unreachable { url: String, reason: String },
+    #[error(
+        "refusing to talk to {url}: mem0 never sends a token or password over plain http:// to a host other than this machine (localhost, 127.0.0.0/8, ::1), where anyone on the network could read it; use the server's https:// URL."
+    )]
+    Insecure { url: String },
+    #[error(
+        "the server at {url} answered with a redirect (HTTP {status}) to {location}; mem0 does not follow redirects, so that a token or password only goes where you pointed it: set MEM0_API_URL (or --api-url) to the address you mean."
+    )]
+    Redirected {
+        url: String,
+        status: u16,
+        location: String,
+    },
     /// 401: the token is missing, expired, revoked or not from this server.
     #[error("{message}")]
     Unauthorized { message: String },
@@ -122,25 +136,32 @@ fn segment(text: &str) -> String {
 /// Cheap to clone: clones share one connection pool.
 #[derive(Clone)]
 pub struct Api {
-    url: String,
+    url: ApiUrl,
     http: reqwest::Client,
 }
 
 impl Api {
     /// Fails only if the TLS backend cannot start.
-    pub fn new(url: &str) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+    pub fn new(url: &ApiUrl) -> Result<Self, reqwest::Error> {
+        let mut http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("mem0-cli/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+            // The API never redirects; following one would resend a login's password
+            // (307/308 keep the body) to wherever the Location header says.
+            .redirect(reqwest::redirect::Policy::none());
+        if url.is_loopback() {
+            // Plain http is only allowed because loopback traffic stays on this machine;
+            // an HTTP_PROXY from the environment would carry the token off it.
+            http = http.no_proxy();
+        }
         Ok(Self {
-            url: url.trim_end_matches('/').to_owned(),
-            http,
+            url: url.clone(),
+            http: http.build()?,
         })
     }
 
-    pub fn url(&self) -> &str {
+    pub fn url(&self) -> &ApiUrl {
         &self.url
     }
 
@@ -280,6 +301,12 @@ impl Api {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Result<Reply<T>, ApiError> {
+        // Every request carries a token or a password.
+        if !self.url.may_carry_secrets() {
+            return Err(ApiError::Insecure {
+                url: self.url.to_string(),
+            });
+        }
         let mut request = self.http.request(method, format!("{}{path}", self.url));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -292,13 +319,26 @@ impl Api {
             .await
             .map_err(|error| self.unreachable(&error))?;
         let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("nowhere")
+                .to_owned();
+            return Err(ApiError::Redirected {
+                url: self.url.to_string(),
+                status: status.as_u16(),
+                location,
+            });
+        }
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
         let unexpected = || ApiError::Unexpected {
-            url: self.url.clone(),
+            url: self.url.to_string(),
             status: status.as_u16(),
         };
         let text = response
@@ -337,7 +377,7 @@ impl Api {
             io_cause(error).unwrap_or_else(|| "could not connect".to_owned())
         };
         ApiError::Unreachable {
-            url: self.url.clone(),
+            url: self.url.to_string(),
             reason,
         }
     }

@@ -4,8 +4,9 @@
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 
 use crate::api::{Api, ApiError, Context, Memory, NewOrganization, NewUser, Reply, User};
+use crate::api_url::ApiUrl;
 use crate::credentials::{self, CredentialsError, Saved};
-use crate::session::{self, Caller, Session, Source};
+use crate::session::{Caller, NoSession, Session, Source};
 use crate::{Command, ContextCommand, Password, token};
 
 /// Why a command failed; each kind has its exit code.
@@ -48,6 +49,8 @@ impl From<ApiError> for Failure {
                 message,
                 ..
             } => Failure::Auth(message),
+            // No new login fixes the URL; it has to change.
+            insecure @ ApiError::Insecure { .. } => Failure::Usage(insecure.to_string()),
             other => Failure::Other(other.to_string()),
         }
     }
@@ -60,7 +63,10 @@ struct Ctx {
 
 impl Ctx {
     fn session(&self) -> Result<Session, Failure> {
-        Session::resolve(Caller::Cli)?.ok_or_else(|| Failure::Auth(session::missing(Caller::Cli)))
+        Session::resolve(Caller::Cli, self.api.url()).map_err(|error| match error {
+            NoSession::Credentials(error) => error.into(),
+            refused => Failure::Auth(refused.explain(Caller::Cli)),
+        })
     }
 
     /// Turns a 401 into the sentence that says why and how to fix it.
@@ -251,7 +257,7 @@ fn save_login(ctx: &Ctx, user: &User) -> Result<std::path::PathBuf, Failure> {
     Ok(credentials::save(&Saved {
         token,
         email: user.email.clone(),
-        api_url: ctx.api.url().to_owned(),
+        api_url: ctx.api.url().clone(),
     })?)
 }
 
@@ -262,7 +268,8 @@ async fn logout(ctx: &Ctx) -> Result<(), Failure> {
     let env_var = Caller::Cli.token_vars()[0];
     let env_token = std::env::var(env_var).ok().filter(|t| !t.trim().is_empty());
     let (token, source, api) = match (saved, env_token) {
-        // A saved token is revoked where it was issued, whatever MEM0_API_URL says now.
+        // A saved token is revoked where it was issued, whatever MEM0_API_URL says now:
+        // it is never sent anywhere else.
         (Some(saved), _) => {
             let api = Api::new(&saved.api_url)
                 .map_err(|error| Failure::Other(format!("cannot set up HTTP: {error}")))?;
@@ -367,7 +374,7 @@ fn memory_text(words: Vec<String>) -> Result<String, Failure> {
     Ok(text.to_owned())
 }
 
-fn describe_user(user: &User, session: &Session, expires_at: Option<i64>, url: &str) -> String {
+fn describe_user(user: &User, session: &Session, expires_at: Option<i64>, url: &ApiUrl) -> String {
     let mut lines = vec![
         format!("{} <{}>", user.name, user.email),
         format!("account: {} (role {})", user.account_type, user.role),

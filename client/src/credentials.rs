@@ -10,12 +10,14 @@ use std::path::{Path, PathBuf};
 use etcetera::BaseStrategy;
 use serde::{Deserialize, Serialize};
 
+use crate::api_url::ApiUrl;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Saved {
     pub token: String,
     pub email: String,
-    /// The API the token was issued by; tokens are only good there.
-    pub api_url: String,
+    /// The API the token was issued by: it is only good there, and only ever sent there.
+    pub api_url: ApiUrl,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,7 @@
 //! refused token, wrong password).
 
 mod api;
+mod api_url;
 mod cli;
 mod credentials;
 mod mcp;
@@ -14,6 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use api_url::ApiUrl;
 use store::ContextName;
 
 #[derive(Debug, Parser)]
@@ -21,13 +23,15 @@ use store::ContextName;
     name = "mem0",
     version,
     about = "Keep memories in named contexts and recall them; also an MCP server (`mem0 mcp`).",
-    after_help = "Token: MEM0_USER_TOKEN, else the saved login (`mem0 login`).\n\
+    after_help = "Token: MEM0_USER_TOKEN, else the saved login (`mem0 login`). A saved token is only \
+                  sent to the server that issued it, and no token goes over plain http:// to \
+                  another machine.\n\
                   Exit codes: 0 ok, 1 error, 2 usage, 3 not logged in / token expired or refused."
 )]
 pub struct Cli {
     /// The mem0 API [default: the saved login's server, else http://127.0.0.1:8000]
-    #[arg(long, global = true, env = "MEM0_API_URL", value_parser = parse_url)]
-    pub api_url: Option<String>,
+    #[arg(long, global = true, env = "MEM0_API_URL", value_parser = ApiUrl::parse)]
+    pub api_url: Option<ApiUrl>,
     /// Print the API's JSON reply instead of text (for scripts).
     #[arg(long, global = true)]
     pub json: bool,
@@ -166,27 +170,14 @@ fn parse_context(raw: &str) -> Result<ContextName, String> {
     ContextName::parse(raw).map_err(|error| error.0)
 }
 
-fn parse_url(raw: &str) -> Result<String, String> {
-    let url = raw.trim().trim_end_matches('/');
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"));
-    match rest {
-        Some(host) if !host.is_empty() => Ok(url.to_owned()),
-        _ => Err(format!(
-            "{raw:?} is not an http:// or https:// URL (e.g. {})",
-            api::DEFAULT_URL
-        )),
-    }
-}
-
 /// A saved token only works on the server that issued it, so that server is the default.
-fn saved_or_default_url() -> String {
+fn saved_or_default_url() -> ApiUrl {
     credentials::load()
         .ok()
         .flatten()
         .map(|saved| saved.api_url)
-        .unwrap_or_else(|| api::DEFAULT_URL.to_owned())
+        .or_else(|| ApiUrl::parse(api::DEFAULT_URL).ok())
+        .expect("the default URL parses")
 }
 
 fn main() -> ExitCode {

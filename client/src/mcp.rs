@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::api::{Api, ApiError, Reply};
 use crate::cli::Failure;
-use crate::session::{self, Caller, Session};
+use crate::session::{Caller, Session};
 use store::ContextName;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -137,9 +137,7 @@ impl Mem0Tools {
 impl Mem0Tools {
     /// The token is looked up on every call, so a `mem0 login` fixes things without a restart.
     fn session(&self) -> Result<Session, String> {
-        Session::resolve(Caller::Mcp)
-            .map_err(|error| error.to_string())?
-            .ok_or_else(|| session::missing(Caller::Mcp))
+        Session::resolve(Caller::Mcp, self.api.url()).map_err(|error| error.explain(Caller::Mcp))
     }
 
     /// The reply's `field` as JSON text.

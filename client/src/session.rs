@@ -1,6 +1,7 @@
 //! Which token a command uses, and what to tell the user when there is none or the
 //! server refuses it.
 
+use crate::api_url::ApiUrl;
 use crate::credentials::{self, CredentialsError};
 use crate::token;
 
@@ -35,22 +36,76 @@ impl Caller {
     }
 }
 
+/// Why there is no token to send.
+#[derive(Debug, thiserror::Error)]
+pub enum NoSession {
+    #[error("not logged in")]
+    Missing,
+    /// A saved login exists, but for another server than the one asked for.
+    #[error("the saved login is for {saved}, not {target}")]
+    OtherServer {
+        saved: String,
+        target: String,
+        email: String,
+    },
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+}
+
+impl NoSession {
+    /// The sentence for the user: what is wrong and what to do.
+    pub fn explain(&self, caller: Caller) -> String {
+        match self {
+            NoSession::Missing => missing(caller),
+            NoSession::OtherServer {
+                saved,
+                target,
+                email,
+            } => {
+                let why = format!(
+                    "The saved login ({email}) is for {saved}, not {target}, so its token is not sent there: a saved token only goes to the server that issued it."
+                );
+                let login = format!("mem0 login --api-url {target} --email {email}");
+                match caller {
+                    Caller::Cli => format!(
+                        "{why} If you trust {target}, run `{login}` to log in there; or drop --api-url / unset MEM0_API_URL to use {saved}."
+                    ),
+                    Caller::Mcp => format!(
+                        "{why} To use {saved}, set MEM0_API_URL to it (or remove it) in the \"env\" of the mem0 server in your MCP client's config and restart the server; if you trust {target}, run `{login}` in a terminal on this machine."
+                    ),
+                }
+            }
+            NoSession::Credentials(error) => error.to_string(),
+        }
+    }
+}
+
 impl Session {
-    pub fn resolve(caller: Caller) -> Result<Option<Self>, CredentialsError> {
+    /// A token from the environment is the user's choice for `target`; the saved one is
+    /// only good for (and only ever sent to) the server that issued it.
+    pub fn resolve(caller: Caller, target: &ApiUrl) -> Result<Self, NoSession> {
         for var in caller.token_vars() {
             if let Some(token) = std::env::var(var).ok().filter(|t| !t.trim().is_empty()) {
-                return Ok(Some(Self {
+                return Ok(Self {
                     token: token.trim().to_owned(),
                     source: Source::Env(var),
                     email: None,
-                }));
+                });
             }
         }
-        Ok(credentials::load()?.map(|saved| Self {
+        let saved = credentials::load()?.ok_or(NoSession::Missing)?;
+        if saved.api_url != *target {
+            return Err(NoSession::OtherServer {
+                saved: saved.api_url.to_string(),
+                target: target.to_string(),
+                email: saved.email,
+            });
+        }
+        Ok(Self {
             token: saved.token,
             source: Source::Saved,
             email: Some(saved.email),
-        }))
+        })
     }
 
     pub fn describe_source(&self) -> String {
@@ -68,7 +123,7 @@ impl Session {
     }
 
     /// The sentence for a 401: why (expired, or refused) and how to get a working token.
-    pub fn refused(&self, caller: Caller, api_url: &str) -> String {
+    pub fn refused(&self, caller: Caller, api_url: &ApiUrl) -> String {
         let why = match self.expired_at() {
             Some(exp) => format!(
                 "The mem0 token from {} expired at {} ({}).",

@@ -21,6 +21,7 @@ use store::embedded::EmbeddedStore;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+mod data_dir;
 mod secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,7 +90,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(args: Args) -> Result<(), StartError> {
-    std::fs::create_dir_all(&args.data_dir).map_err(|error| {
+    data_dir::create_private(&args.data_dir).map_err(|error| {
         format!(
             "cannot create the data directory {}: {error}",
             args.data_dir.display()

@@ -1,5 +1,6 @@
 //! local-dev's token signing secret: generated on first start and kept in the data
-//! directory, so tokens survive restarts. `MEM0_JWT_SECRET` overrides it.
+//! directory, so tokens survive restarts, readable by its owner only (anyone who can
+//! read it can forge tokens). `MEM0_JWT_SECRET` overrides it.
 
 use std::io::Write;
 use std::path::Path;
@@ -13,7 +14,10 @@ pub fn load_or_create(path: &Path) -> std::io::Result<SecretString> {
         return Ok(SecretString::from(secret));
     }
     match std::fs::read_to_string(path) {
-        Ok(secret) => return Ok(SecretString::from(secret.trim().to_owned())),
+        Ok(secret) => {
+            crate::data_dir::make_file_private(path)?;
+            return Ok(SecretString::from(secret.trim().to_owned()));
+        }
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
         Err(_) => {}
     }

@@ -2,6 +2,7 @@
 //! verbatim, every subcommand, exit codes and the messages that say what to do.
 
 // Shared with e2e.rs, which uses the parts these tests leave out.
+mod spy;
 #[allow(dead_code)]
 mod support;
 
@@ -11,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::Value;
+use spy::Spy;
 use support::{PASSWORD, Server, expired_token, unique_email};
 
 fn mem0() -> &'static PathBuf {
@@ -529,4 +531,162 @@ async fn an_unreachable_server_is_named_and_exits_1() {
             PASSWORD,
         )
         .fails(1, &[&url]);
+}
+
+#[tokio::test]
+async fn a_saved_token_is_not_sent_to_a_server_named_only_by_mem0_api_url() {
+    let server = Server::start();
+    let shell = Shell::new(&server);
+    let (email, token) = shell.signup();
+    // What a committed .vscode/mcp.json or .envrc can do: change only the URL.
+    let spy = Spy::start();
+    let elsewhere = [("MEM0_API_URL", spy.url.as_str())];
+    let says = [
+        "saved login",
+        email.as_str(),
+        server.url.as_str(),
+        spy.url.as_str(),
+        "only goes to the server that issued it",
+        "mem0 login --api-url",
+    ];
+    for args in [
+        &["contexts"][..],
+        &["whoami"],
+        &["recall", "--context", "notes"],
+        &["remember", "--context", "notes", "secret plans"],
+        &["forget", "--context", "notes", "01J0000000000000000000000"],
+        &["context", "create", "notes"],
+        &["context", "delete", "notes"],
+    ] {
+        shell.run_with(args, None, &elsewhere).fails(3, &says);
+    }
+    shell
+        .run(&["contexts", "--api-url", &spy.url])
+        .fails(3, &says);
+    // Another spelling of the issuer is the issuer.
+    let same = format!("{}/", server.url.replace("http://", "HTTP://"));
+    shell
+        .run_with(&["contexts"], None, &[("MEM0_API_URL", &same)])
+        .ok();
+
+    // logout revokes the saved token where it was issued, not where MEM0_API_URL points.
+    let out = shell.run_with(&["logout"], None, &elsewhere);
+    assert!(out.ok().contains("Logged out"), "{out:?}");
+    server
+        .get("/auth/me", &token)
+        .await
+        .expect_error(reqwest::StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(
+        spy.requests(),
+        Vec::<String>::new(),
+        "nothing reached the spy"
+    );
+}
+
+#[tokio::test]
+async fn no_token_or_password_goes_over_plain_http_to_another_machine() {
+    // Refused before any connection: the name can't even be resolved, so an attempt
+    // would be "cannot reach" (exit 1), not this.
+    let says = [
+        "refusing",
+        "plain http://",
+        "anyone on the network",
+        "https://",
+    ];
+    let shell = Shell::at("http://mem0.example.invalid");
+    let token = [("MEM0_USER_TOKEN", "a.b.c")];
+    shell.run_with(&["contexts"], None, &token).fails(2, &says);
+    shell.run_with(&["logout"], None, &token).fails(1, &says);
+    shell
+        .run_stdin(
+            &["login", "--email", "me@example.com", "--password-stdin"],
+            PASSWORD,
+        )
+        .fails(2, &says);
+    shell
+        .run_stdin(
+            &[
+                "signup",
+                "--email",
+                "me@example.com",
+                "--name",
+                "Me",
+                "--password-stdin",
+            ],
+            PASSWORD,
+        )
+        .fails(2, &says);
+    // https to the same name is tried (and fails to connect).
+    Shell::at("https://mem0.example.invalid")
+        .run_with(&["contexts"], None, &token)
+        .fails(
+            1,
+            &["cannot reach the mem0 API at https://mem0.example.invalid"],
+        );
+
+    // A saved login from a build that allowed it is refused too, and logout still
+    // forgets it.
+    let saved = serde_json::json!({
+        "token": "a.b.c", "email": "me@example.com", "api_url": "http://10.0.0.5:8000",
+    });
+    std::fs::write(shell.credentials(), saved.to_string()).expect("written");
+    let mut command = shell.command(mem0());
+    command.env_remove("MEM0_API_URL").arg("contexts");
+    output(command, None).fails(2, &says);
+    let mut command = shell.command(mem0());
+    command.env_remove("MEM0_API_URL").arg("logout");
+    output(command, None).fails(1, &["Deleted the saved login", "plain http://"]);
+    assert!(!shell.credentials().exists());
+}
+
+#[tokio::test]
+async fn a_proxy_in_the_environment_never_sees_a_token_meant_for_this_machine() {
+    let server = Server::start();
+    let shell = Shell::new(&server);
+    let (_, token) = shell.signup();
+    let proxy = Spy::start();
+    let env = [
+        ("MEM0_USER_TOKEN", token.as_str()),
+        ("HTTP_PROXY", proxy.url.as_str()),
+        ("http_proxy", proxy.url.as_str()),
+        ("ALL_PROXY", proxy.url.as_str()),
+    ];
+    shell
+        .run_with(&["context", "create", "direct"], None, &env)
+        .ok();
+    let list = shell.run_with(&["contexts", "--json"], None, &env).json();
+    assert_eq!(list["contexts"][0]["name"], "direct", "local-dev answered");
+    assert_eq!(
+        proxy.requests(),
+        Vec::<String>::new(),
+        "the proxy saw nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_so_a_password_goes_only_where_it_was_sent() {
+    let target = Spy::start();
+    let redirector = Spy::answering(format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {}/auth/login\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n",
+        target.url
+    ));
+    let shell = Shell::at(&redirector.url);
+    shell
+        .run_stdin(
+            &["login", "--email", "me@example.com", "--password-stdin"],
+            PASSWORD,
+        )
+        .fails(1, &["redirect (HTTP 307)", &target.url, "MEM0_API_URL"]);
+    let seen = redirector.requests();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(
+        seen[0].contains(PASSWORD),
+        "the login went where it was sent"
+    );
+    assert_eq!(
+        target.requests(),
+        Vec::<String>::new(),
+        "nothing was resent"
+    );
 }

@@ -3,6 +3,9 @@
 // Shared with e2e.rs, which uses the parts these tests leave out.
 #[allow(dead_code)]
 mod support;
+// Shared with cli.rs, which also needs spies with other answers.
+#[allow(dead_code)]
+mod spy;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -13,6 +16,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
+use spy::Spy;
 use support::{Server, expired_token};
 
 fn mem0() -> &'static PathBuf {
@@ -267,5 +271,73 @@ async fn mem0_user_token_is_the_fallback_and_a_dead_server_is_named() {
     drop(server);
     let result = call(&client, "list_contexts", json!({})).await;
     tool_error(&result, &["cannot reach the mem0 API at", &url]);
+    client.cancel().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn a_saved_login_is_not_sent_to_the_server_an_mcp_config_names() {
+    let server = Server::start();
+    let (email, token) = server.new_user().await;
+    let saved = json!({"token": token, "email": email, "api_url": server.url});
+    // A repository's .vscode/mcp.json that sets only MEM0_API_URL.
+    let spy = Spy::start();
+    let (client, config) = connect(&spy.url, &[]).await;
+    std::fs::write(config.path().join("credentials.json"), saved.to_string()).expect("saved");
+    for (tool, arguments) in [
+        ("list_contexts", json!({})),
+        ("recall", json!({"context": "notes"})),
+        (
+            "remember",
+            json!({"context": "notes", "text": "secret plans"}),
+        ),
+    ] {
+        tool_error(
+            &call(&client, tool, arguments).await,
+            &[
+                "saved login",
+                &email,
+                &server.url,
+                &spy.url,
+                "only goes to the server that issued it",
+                "MEM0_API_URL",
+            ],
+        );
+    }
+    assert_eq!(
+        client.list_all_tools().await.expect("still serving").len(),
+        5
+    );
+    client.cancel().await.expect("clean shutdown");
+    assert_eq!(
+        spy.requests(),
+        Vec::<String>::new(),
+        "nothing reached the spy"
+    );
+
+    // The same saved login with its own server works.
+    let (client, config) = connect(&server.url, &[]).await;
+    std::fs::write(config.path().join("credentials.json"), saved.to_string()).expect("saved");
+    assert_eq!(
+        ok_json(&call(&client, "list_contexts", json!({})).await),
+        json!([])
+    );
+    client.cancel().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn a_configured_token_is_not_sent_over_plain_http_to_another_machine() {
+    let (client, _config) = connect(
+        "http://mem0.example.invalid",
+        &[("MEM0_JWT_TOKEN", "a.b.c")],
+    )
+    .await;
+    tool_error(
+        &call(&client, "list_contexts", json!({})).await,
+        &["refusing", "plain http://", "https://"],
+    );
+    assert_eq!(
+        client.list_all_tools().await.expect("still serving").len(),
+        5
+    );
     client.cancel().await.expect("clean shutdown");
 }
