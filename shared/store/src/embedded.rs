@@ -688,7 +688,9 @@ impl Store for EmbeddedStore {
 
     async fn delete_context(&self, context: &Context) -> StoreResult<()> {
         let id = context.id.clone();
-        // The memories go with it through ON DELETE CASCADE, in the same transaction.
+        // The memories go with it through ON DELETE CASCADE, in the same transaction:
+        // a process killed midway leaves a journal that rolls the whole delete back, so
+        // a context is either there with all its memories or gone with all of them.
         self.write(move |transaction| {
             match transaction
                 .execute("DELETE FROM contexts WHERE id = ?1", [id])

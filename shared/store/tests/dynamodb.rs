@@ -7,10 +7,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeySchemaElement, Select};
-use store::dynamo::{DynamoConfig, DynamoStore, schema};
+use store::dynamo::{DynamoConfig, DynamoStore, PurgeBudget, schema};
 use store::{
-    ContextName, DisplayName, Email, NewContext, NewMemory, NewUser, Store, StoreError, UserId,
-    Viewer, Visibility,
+    Context, ContextName, DisplayName, Email, NewContext, NewMemory, NewUser, Store, StoreError,
+    UserId, Viewer, Visibility,
 };
 
 fn endpoint() -> String {
@@ -351,4 +351,239 @@ async fn a_login_lookup_costs_the_same_for_known_and_unknown_emails() {
         "email item, then profile: {known_cost:?}"
     );
     assert_eq!(known_cost, unknown_cost);
+}
+
+// ---- deleting a context: crash-safe, bounded per request --------------------------------
+
+async fn owner(store: &DynamoStore, label: &str) -> Viewer {
+    let (user, _) = store
+        .create_user(
+            NewUser {
+                email: Email::parse(&format!("{label}-{}@example.com", ulid::Ulid::new())).unwrap(),
+                name: DisplayName::parse("Owner", "name").unwrap(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$hash".to_owned(),
+            },
+            None,
+        )
+        .await
+        .expect("signup");
+    Viewer {
+        user_id: user.id,
+        organization_id: None,
+    }
+}
+
+async fn context_with(
+    store: &DynamoStore,
+    viewer: &Viewer,
+    name: &str,
+    memories: usize,
+) -> Context {
+    let context = store
+        .create_context(
+            viewer,
+            NewContext {
+                name: ContextName::parse(name).unwrap(),
+                description: String::new(),
+                visibility: Visibility::Private,
+            },
+        )
+        .await
+        .expect("create context");
+    for i in 0..memories {
+        store
+            .put_memory(
+                &context,
+                NewMemory {
+                    text: format!("memory {i}"),
+                    tags: Vec::new(),
+                },
+            )
+            .await
+            .expect("put memory");
+    }
+    context
+}
+
+/// How many items the table holds in the memory partition of this context id.
+async fn memories_left(client: &Client, table: &str, context_id: &str) -> i32 {
+    client
+        .query()
+        .table_name(table)
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("CTX#{context_id}")))
+        .select(Select::Count)
+        .send()
+        .await
+        .expect("count memories")
+        .count()
+}
+
+/// How many deletion records of contexts with this name the owner's partition holds.
+async fn deletion_records(client: &Client, table: &str, context: &Context) -> i32 {
+    client
+        .query()
+        .table_name(table)
+        .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+        .expression_attribute_values(
+            ":pk",
+            AttributeValue::S(format!("OWNER#{}", context.owner_id)),
+        )
+        .expression_attribute_values(
+            ":prefix",
+            AttributeValue::S(format!("CTX#{}#DELETING#", context.name)),
+        )
+        .select(Select::Count)
+        .send()
+        .await
+        .expect("count deletion records")
+        .count()
+}
+
+/// Leaves the table as a `DELETE` killed right after its first step does: the context
+/// item swapped for its deletion record, every memory still there.
+async fn interrupt_after_mark(client: &Client, table: &str, context: &Context) {
+    let s = |value: String| AttributeValue::S(value);
+    let owner = format!("OWNER#{}", context.owner_id);
+    client
+        .delete_item()
+        .table_name(table)
+        .key("PK", s(owner.clone()))
+        .key("SK", s(format!("CTX#{}", context.name)))
+        .send()
+        .await
+        .expect("delete context item");
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(HashMap::from([
+            ("PK".to_owned(), s(owner)),
+            (
+                "SK".to_owned(),
+                s(format!("CTX#{}#DELETING#{}", context.name, context.id)),
+            ),
+            ("context_id".to_owned(), s(context.id.clone())),
+            (
+                "owner_id".to_owned(),
+                AttributeValue::N(context.owner_id.to_string()),
+            ),
+            ("name".to_owned(), s(context.name.as_str().to_owned())),
+            ("deleting".to_owned(), AttributeValue::Bool(true)),
+            (
+                "deleted_at".to_owned(),
+                s("2026-01-01T00:00:00Z".to_owned()),
+            ),
+        ])))
+        .send()
+        .await
+        .expect("put deletion record");
+}
+
+#[tokio::test]
+async fn a_delete_killed_after_its_mark_is_finished_by_the_owners_next_listing() {
+    let (store, table) = connect_fresh().await;
+    let client = raw_client().await;
+    let viewer = owner(&store, "listing").await;
+    let doomed = context_with(&store, &viewer, "doomed", 60).await;
+    context_with(&store, &viewer, "kept", 2).await;
+    interrupt_after_mark(&client, &table, &doomed).await;
+    assert_eq!(memories_left(&client, &table, &doomed.id).await, 60);
+
+    let listed = store.list_contexts(&viewer).await.expect("list");
+    let names: Vec<&str> = listed.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["kept"], "the deleted context is not listed");
+    assert_eq!(memories_left(&client, &table, &doomed.id).await, 0);
+    assert_eq!(deletion_records(&client, &table, &doomed).await, 0);
+}
+
+#[tokio::test]
+async fn a_retried_delete_of_a_killed_one_finishes_the_purge_and_is_not_found() {
+    let (store, table) = connect_fresh().await;
+    let client = raw_client().await;
+    let viewer = owner(&store, "retry").await;
+    let doomed = context_with(&store, &viewer, "doomed", 60).await;
+    interrupt_after_mark(&client, &table, &doomed).await;
+
+    // A retried DELETE looks the name up first, as every route does.
+    let found = store
+        .find_context(&viewer, &doomed.name)
+        .await
+        .expect("find");
+    assert!(found.is_none(), "a context being deleted is not found");
+    assert_eq!(memories_left(&client, &table, &doomed.id).await, 0);
+    assert_eq!(deletion_records(&client, &table, &doomed).await, 0);
+    assert!(matches!(
+        store.delete_context(&doomed).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn a_purge_bigger_than_one_request_goes_on_over_the_owners_next_requests() {
+    let (store, table) = connect_fresh().await;
+    let store = store.with_purge_budget(PurgeBudget {
+        per_delete: 25,
+        per_request: 20,
+    });
+    let client = raw_client().await;
+    let viewer = owner(&store, "budget").await;
+    let doomed = context_with(&store, &viewer, "big", 60).await;
+
+    store.delete_context(&doomed).await.expect("delete");
+    assert_eq!(memories_left(&client, &table, &doomed.id).await, 35);
+    assert_eq!(deletion_records(&client, &table, &doomed).await, 1);
+
+    // The name is free at once, and the new context is apart from the old memories.
+    let reborn = context_with(&store, &viewer, "big", 3).await;
+    assert_ne!(reborn.id, doomed.id);
+    let found = store
+        .find_context(&viewer, &doomed.name)
+        .await
+        .expect("find")
+        .expect("the re-created context");
+    assert_eq!(found.id, reborn.id);
+    assert_eq!(found.memory_count, 3);
+    assert_eq!(memories_left(&client, &table, &doomed.id).await, 15);
+    assert_eq!(
+        store
+            .list_memories(&reborn, 100, None)
+            .await
+            .expect("list")
+            .memories
+            .len(),
+        3
+    );
+
+    store.list_contexts(&viewer).await.expect("list");
+    assert_eq!(memories_left(&client, &table, &doomed.id).await, 0);
+    assert_eq!(deletion_records(&client, &table, &doomed).await, 0);
+    assert_eq!(memories_left(&client, &table, &reborn.id).await, 3);
+}
+
+#[tokio::test]
+async fn a_corrupt_deletion_record_is_unavailable_not_a_panic() {
+    let (store, table) = connect_fresh().await;
+    let client = raw_client().await;
+    let viewer = owner(&store, "corrupt").await;
+    client
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(HashMap::from([
+            (
+                "PK".to_owned(),
+                AttributeValue::S(format!("OWNER#{}", viewer.user_id)),
+            ),
+            (
+                "SK".to_owned(),
+                AttributeValue::S("CTX#odd#DELETING#x".to_owned()),
+            ),
+            ("deleting".to_owned(), AttributeValue::Bool(true)),
+        ])))
+        .send()
+        .await
+        .expect("put corrupt record");
+    assert!(matches!(
+        store.list_contexts(&viewer).await,
+        Err(StoreError::Unavailable(message)) if message.contains("corrupt item")
+    ));
 }

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     ConsumedCapacity, DeleteRequest, ReturnConsumedCapacity, TransactWriteItem, WriteRequest,
 };
+use futures::stream::{self, StreamExt};
 
 use super::item::Item;
 use crate::{StoreError, StoreResult, usage};
@@ -18,6 +19,10 @@ pub(super) const TOTAL: ReturnConsumedCapacity = ReturnConsumedCapacity::Total;
 
 /// DynamoDB's limit on the requests of one `BatchWriteItem`.
 pub(super) const BATCH_WRITE_LIMIT: usize = 25;
+
+/// How many `BatchWriteItem` calls `delete_all` keeps in flight: a purge is bound by
+/// round trips, and a few at once stay well under a table's write throughput.
+const PARALLEL_BATCHES: usize = 4;
 
 /// How often a throttled or conflicting write is tried again before giving up.
 const RETRIES: u32 = 8;
@@ -130,26 +135,33 @@ pub(super) async fn transact(
     }
 }
 
-/// Deletes the items with these keys, in batches DynamoDB accepts, retrying the
-/// requests it leaves unprocessed a bounded number of times. Returns how many items
-/// could not be deleted.
+/// Deletes the items with these keys, in batches DynamoDB accepts, a few batches at a
+/// time, retrying the requests it leaves unprocessed a bounded number of times. Returns
+/// how many items could not be deleted.
 pub(super) async fn delete_all(client: &Client, table: &str, keys: Vec<Item>) -> usize {
     let mut left = 0;
-    let mut keys = keys.into_iter().peekable();
-    while keys.peek().is_some() {
-        let mut requests = Vec::with_capacity(BATCH_WRITE_LIMIT);
-        for key in keys.by_ref().take(BATCH_WRITE_LIMIT) {
-            match DeleteRequest::builder().set_key(Some(key)).build() {
-                Ok(delete) => requests.push(WriteRequest::builder().delete_request(delete).build()),
-                Err(error) => {
-                    tracing::warn!(error = %error, "cannot build a delete request");
-                    left += 1;
-                }
+    let mut requests = Vec::with_capacity(keys.len());
+    for key in keys {
+        match DeleteRequest::builder().set_key(Some(key)).build() {
+            Ok(delete) => requests.push(WriteRequest::builder().delete_request(delete).build()),
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot build a delete request");
+                left += 1;
             }
         }
-        left += delete_batch(client, table, requests).await;
     }
-    left
+    let batches: Vec<Vec<WriteRequest>> = requests
+        .chunks(BATCH_WRITE_LIMIT)
+        .map(<[WriteRequest]>::to_vec)
+        .collect();
+    let unprocessed: usize = stream::iter(batches)
+        .map(|batch| delete_batch(client, table, batch))
+        .buffer_unordered(PARALLEL_BATCHES)
+        .collect::<Vec<usize>>()
+        .await
+        .into_iter()
+        .sum();
+    left + unprocessed
 }
 
 /// One `BatchWriteItem` of at most `BATCH_WRITE_LIMIT` requests, and its retries.

@@ -76,6 +76,25 @@ pub(super) fn context_key(owner: UserId, name: &ContextName) -> Item {
     key(owner_partition(owner), format!("{CONTEXT_PREFIX}{name}"))
 }
 
+/// The sort keys of a context name and of its deletion records, as a `BETWEEN` range:
+/// `CTX#<name>` itself, then every `CTX#<name>#...`. A name's characters all sort after
+/// `$`, so `CTX#<name>$` bounds this name's keys and no other's.
+pub(super) fn context_name_range(name: &ContextName) -> (String, String) {
+    (
+        format!("{CONTEXT_PREFIX}{name}"),
+        format!("{CONTEXT_PREFIX}{name}$"),
+    )
+}
+
+/// Where a deleted context waits, under its name and never-reused id, until its
+/// memories are gone; the name itself is free for a new context at once.
+fn deletion_key(owner: UserId, name: &ContextName, context_id: &str) -> Item {
+    key(
+        owner_partition(owner),
+        format!("{CONTEXT_PREFIX}{name}#DELETING#{context_id}"),
+    )
+}
+
 /// Contexts live apart from the owner's profile (`USER#`), so that a role allowed to
 /// write contexts can be kept from profiles and password hashes by key prefix.
 pub(super) fn owner_partition(owner: UserId) -> String {
@@ -155,6 +174,72 @@ pub(super) fn context_item(context: &Context) -> StoreResult<Item> {
     Ok(item)
 }
 
+/// The record of a deleted context whose memories are still being removed, and the
+/// handle to purge them by. It carries no index keys, so it is in no organization's
+/// listing; no time to live either, since it must outlive every memory it stands for.
+pub(super) fn deletion_of(
+    context: &Context,
+    deleted_at: OffsetDateTime,
+) -> StoreResult<(Item, Deletion)> {
+    let key = deletion_key(context.owner_id, &context.name, &context.id);
+    let mut item = key.clone();
+    item.extend([
+        ("context_id".to_owned(), s(&context.id)),
+        ("owner_id".to_owned(), n(context.owner_id)),
+        ("name".to_owned(), s(context.name.as_str())),
+        (DELETING.to_owned(), AttributeValue::Bool(true)),
+        ("deleted_at".to_owned(), timestamp(deleted_at)?),
+    ]);
+    let deletion = Deletion {
+        context_id: context.id.clone(),
+        key,
+    };
+    Ok((item, deletion))
+}
+
+/// Marks deletion records apart from the live contexts that share their partition.
+const DELETING: &str = "deleting";
+
+/// A deleted context whose memories may still be in the table.
+#[derive(Debug, Clone)]
+pub(super) struct Deletion {
+    pub(super) context_id: String,
+    /// The deletion record's own key, removed once the memories are gone.
+    pub(super) key: Item,
+}
+
+/// An item of an owner's contexts: a live context, or the record of a deleted one.
+enum Owned {
+    Live(Context),
+    Deleting(Deletion),
+}
+
+fn owned_from(item: &Item) -> StoreResult<Owned> {
+    let read = Read::new("context", item);
+    if !read.opt_bool(DELETING)?.unwrap_or(false) {
+        return context_from(item).map(Owned::Live);
+    }
+    let context_id = read.s("context_id")?.to_owned();
+    let mut key = Item::new();
+    for attribute in [TABLE_KEY.partition, TABLE_KEY.sort] {
+        key.insert(attribute.to_owned(), s(read.s(attribute)?));
+    }
+    Ok(Owned::Deleting(Deletion { context_id, key }))
+}
+
+/// Live contexts apart from deletion records.
+pub(super) fn split_owned(items: &[Item]) -> StoreResult<(Vec<Context>, Vec<Deletion>)> {
+    let mut live = Vec::new();
+    let mut deleting = Vec::new();
+    for item in items {
+        match owned_from(item)? {
+            Owned::Live(context) => live.push(context),
+            Owned::Deleting(deletion) => deleting.push(deletion),
+        }
+    }
+    Ok((live, deleting))
+}
+
 pub(super) fn memory_item(context_id: &str, memory: &Memory) -> StoreResult<Item> {
     let mut item = memory_key(context_id, &memory.id);
     item.extend([
@@ -223,9 +308,15 @@ impl<'a> Read<'a> {
     }
 
     fn bool(&self, attribute: &str) -> StoreResult<bool> {
+        self.opt_bool(attribute)?
+            .ok_or_else(|| self.corrupt(attribute, "a boolean"))
+    }
+
+    fn opt_bool(&self, attribute: &str) -> StoreResult<Option<bool>> {
         match self.item.get(attribute) {
-            Some(AttributeValue::Bool(value)) => Ok(*value),
-            _ => Err(self.corrupt(attribute, "a boolean")),
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::Bool(value)) => Ok(Some(*value)),
+            Some(_) => Err(self.corrupt(attribute, "a boolean")),
         }
     }
 

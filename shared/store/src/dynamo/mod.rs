@@ -12,6 +12,7 @@
 //! | organization | `ORG#<org_id>` | `PROFILE` | `name`, `domain`?, `size`?, `industry`?, `admin_user_id`, `created_at` |
 //! | id sequence | `SEQ#user`, `SEQ#organization` | `SEQ` | `next_id` |
 //! | context | `OWNER#<owner_id>` | `CTX#<name>` | `context_id`, `owner_id`, `organization_id`?, `name`, `description`, `visibility`, `created_at`, `memory_count`; shared ones also `GSI1PK = ORG#<org_id>`, `GSI1SK = CTX#<name>#<owner_id>` |
+//! | deleted context, memories still being purged | `OWNER#<owner_id>` | `CTX#<name>#DELETING#<context_id>` | `context_id`, `owner_id`, `name`, `deleting = true`, `deleted_at`; no index keys, no time to live |
 //! | memory | `CTX#<context_id>` | `MEM#<memory_id>` | `text`, `tags` (list of strings), `created_at` |
 //! | rate counter | `RATE#<key>` | `<window start>` | `hits`, `expires_at` |
 //! | revoked token | `REVOKED#<jti>` | `REVOKED` | `expires_at` (the token's `exp` + leeway) |
@@ -26,9 +27,43 @@
 //!   re-created under an old name never sees old memories; `put_memory` and
 //!   `delete_memory` change the memory and the context's `memory_count` in one
 //!   transaction conditioned on that `context_id`.
-//! - `delete_context` deletes the context item first; from then on its memories are
-//!   unreachable, and are removed in batches afterwards.
+//! - Deleting a context is crash-safe; see below.
 //! - Timestamps are RFC 3339 strings; ids and counts are numbers.
+//!
+//! # Deleting a context
+//!
+//! A context may hold any number of memories, and each takes a write to remove, so the
+//! delete cannot be one transaction (25 items at most) and the process doing it may
+//! die at any point (a Lambda timeout, a kill). It goes in three steps, each of which
+//! leaves the table in a state the next request can carry on from:
+//!
+//! 1. **Mark**: one transaction deletes the context item (condition: same `context_id`)
+//!    and puts its deletion record (above). From that instant the context is in no
+//!    listing and not found; `put_memory`, whose transaction is conditioned on the
+//!    context item with that `context_id`, is refused, so no memory can join the old
+//!    id once the purge has started; and the name is free: a context created under it
+//!    gets a fresh `context_id`, so it never sees the old memories, and needs no wait.
+//! 2. **Purge**: strongly consistent queries of `CTX#<context_id>` for keys, removed
+//!    with `BatchWriteItem`s of 25 (a few at once, unprocessed items retried).
+//!    Deleting what is gone already is harmless, so any number of purges of one
+//!    context may run, at the same time or after a crash.
+//! 3. **Forget**: once a query finds no memory left, the deletion record goes.
+//!
+//! Who purges: the `DELETE` itself, up to [`PurgeBudget::per_delete`] memories (10,000:
+//! 400 `BatchWriteItem`s, a few seconds at four in flight, inside the contexts Lambda's
+//! 25 s); then every request of the owner that meets deletion records, up to
+//! [`PurgeBudget::per_request`] memories (2,000, well under a second) of at most four
+//! records before it answers. Listing the owner's contexts meets all the records;
+//! finding a context by name meets those of that name, so a retried `DELETE`, or any
+//! use of the name, carries on. Of a context of 100k memories, the `DELETE` removes
+//! 10,000 and each of the owner's next 45 listings 2,000; no request does more than
+//! its budget, and what is left stays invisible meanwhile. A request that fails while purging still answers (the record waits for the
+//! next one); only the mark decides the `DELETE`'s answer. Creating a context does no
+//! purge: it only writes, and the fresh id already keeps the old memories out of sight.
+//!
+//! Because the mark is what deletes, a `DELETE` repeated after it (a retry after a
+//! timeout, or a second one racing) finds no context and is `404 not_found`, as for any
+//! deleted context, while its lookup finishes the purge.
 
 mod calls;
 mod item;
@@ -41,7 +76,6 @@ use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
@@ -55,10 +89,11 @@ use self::calls::{
     TOTAL, Transaction, charged_reads, charged_writes, delete_all, transact, unavailable,
 };
 use self::item::{
-    CONTEXT_PREFIX, Item, MEMORY_PREFIX, Read, context_from, context_item, context_key, email_key,
-    memories_partition, memory_from, memory_item, memory_key, n, organization_key,
-    organization_partition, owner_partition, rate_expiry, rate_key, revoked_token_key, s,
-    sequence_key, timestamp, user_from, user_item, user_key,
+    CONTEXT_PREFIX, Deletion, Item, MEMORY_PREFIX, Read, context_from, context_item, context_key,
+    context_name_range, deletion_of, email_key, memories_partition, memory_from, memory_item,
+    memory_key, n, organization_key, organization_partition, owner_partition, rate_expiry,
+    rate_key, revoked_token_key, s, sequence_key, split_owned, timestamp, user_from, user_item,
+    user_key,
 };
 use self::schema::{GSI1, TABLE_KEY, TTL_ATTRIBUTE};
 use crate::{
@@ -79,7 +114,33 @@ pub struct DynamoConfig {
 pub struct DynamoStore {
     client: Client,
     table: Arc<str>,
+    purge: PurgeBudget,
 }
+
+/// How many memories of deleted contexts one request removes before it answers; the
+/// rest waits for the owner's next requests (see "Deleting a context" above).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeBudget {
+    /// Spent by the `DELETE` itself on the context it deletes.
+    pub per_delete: usize,
+    /// Spent by any other request of the owner that meets unfinished deletions.
+    pub per_request: usize,
+}
+
+impl Default for PurgeBudget {
+    fn default() -> Self {
+        Self {
+            per_delete: 10_000,
+            per_request: 2_000,
+        }
+    }
+}
+
+/// Most keys one purge query asks for; well under a 1 MB page of keys.
+const PURGE_PAGE: usize = 1_000;
+
+/// Most deletion records one request other than the `DELETE` works on.
+const FINISHED_PER_REQUEST: usize = 4;
 
 /// Region for a local endpoint when the environment names none; such servers accept any.
 const LOCAL_REGION: &str = "us-east-1";
@@ -136,7 +197,13 @@ impl DynamoStore {
         DynamoStore {
             client: Client::from_conf(builder.build()),
             table: config.table.into(),
+            purge: PurgeBudget::default(),
         }
+    }
+
+    /// The same store with another bound on the purging each request does.
+    pub fn with_purge_budget(self, purge: PurgeBudget) -> DynamoStore {
+        DynamoStore { purge, ..self }
     }
 
     /// Creates the table as [`schema`] describes it unless it exists, waits until it
@@ -366,34 +433,91 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// Removes the memories of a context whose item is already gone. They are
-    /// unreachable by then, so leftovers are only logged.
-    async fn purge_memories(&self, context_id: &str) {
-        let query = self
-            .client
-            .query()
-            .table_name(self.table.as_ref())
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(memories_partition(context_id)))
-            .projection_expression("PK, SK");
-        let keys = match self.query_all(query).await {
-            Ok(keys) => keys,
-            Err(error) => {
-                tracing::warn!(
-                    %context_id,
-                    %error,
-                    "cannot list the memories of a deleted context; they stay orphaned"
-                );
-                return;
+    /// Removes the memories of a deleted context, at most `budget` of them (less what it
+    /// spends), then its deletion record once none are left. Returns whether it got
+    /// there. Idempotent, and safe beside other purges of the same context: nothing can
+    /// add a memory under a deleted context's id, so an empty (strongly consistent)
+    /// query stays empty.
+    async fn purge(&self, deletion: &Deletion, budget: &mut usize) -> StoreResult<bool> {
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(self.table.as_ref())
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(memories_partition(&deletion.context_id)))
+                .projection_expression("PK, SK")
+                .consistent_read(true)
+                .limit(i32::try_from((*budget).clamp(1, PURGE_PAGE)).unwrap_or(1))
+                .return_consumed_capacity(TOTAL)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            charged_reads(output.consumed_capacity.as_ref());
+            let keys = output.items.unwrap_or_default();
+            if keys.is_empty() {
+                return self.forget(deletion).await.map(|()| true);
             }
-        };
-        let left = delete_all(&self.client, &self.table, keys).await;
-        if left > 0 {
-            tracing::warn!(%context_id, left, "some memories of a deleted context stay orphaned");
+            if *budget == 0 {
+                return Ok(false);
+            }
+            let spent = keys.len().min(*budget);
+            *budget -= spent;
+            let left = delete_all(
+                &self.client,
+                &self.table,
+                keys.into_iter().take(spent).collect(),
+            )
+            .await;
+            if left > 0 {
+                return Err(StoreError::Unavailable(format!(
+                    "{left} memories of deleted context {} could not be deleted",
+                    deletion.context_id
+                )));
+            }
         }
     }
 
-    async fn own_contexts(&self, owner: UserId) -> StoreResult<Vec<Context>> {
+    /// Removes a deletion record whose memories are all gone.
+    async fn forget(&self, deletion: &Deletion) -> StoreResult<()> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(deletion.key.clone()))
+            .return_consumed_capacity(TOTAL)
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteItem", e))?;
+        charged_writes(output.consumed_capacity.as_ref());
+        Ok(())
+    }
+
+    /// Carries on with deletions an earlier request left unfinished (it ran out of
+    /// budget or its process died), within this request's budget. A failure here is
+    /// not the caller's: it is logged, and the records stay for the next request.
+    async fn finish(&self, deletions: &[Deletion]) {
+        let mut budget = self.purge.per_request;
+        // Even an empty purge costs two round trips; a few records per request keep
+        // a backlog of them (left by many killed deletes) from slowing one request.
+        for deletion in deletions.iter().take(FINISHED_PER_REQUEST) {
+            match self.purge(deletion, &mut budget).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(error) => {
+                    tracing::warn!(
+                        context_id = %deletion.context_id,
+                        %error,
+                        "cannot finish deleting a context's memories; a later request will"
+                    );
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The owner's contexts, and the records of deleted ones still being purged.
+    async fn own_contexts(&self, owner: UserId) -> StoreResult<(Vec<Context>, Vec<Deletion>)> {
         let query = self
             .client
             .query()
@@ -401,11 +525,28 @@ impl DynamoStore {
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
             .expression_attribute_values(":pk", s(owner_partition(owner)))
             .expression_attribute_values(":prefix", s(CONTEXT_PREFIX));
-        self.query_all(query)
-            .await?
-            .iter()
-            .map(context_from)
-            .collect()
+        split_owned(&self.query_all(query).await?)
+    }
+
+    /// The owner's context with this name, if any, and the records of deleted contexts
+    /// of this name still being purged. Strongly consistent, as a `GetItem` would be.
+    async fn own_context(
+        &self,
+        owner: UserId,
+        name: &ContextName,
+    ) -> StoreResult<(Option<Context>, Vec<Deletion>)> {
+        let (from, to) = context_name_range(name);
+        let query = self
+            .client
+            .query()
+            .table_name(self.table.as_ref())
+            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(owner_partition(owner)))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
+            .consistent_read(true);
+        let (live, deletions) = split_owned(&self.query_all(query).await?)?;
+        Ok((live.into_iter().next(), deletions))
     }
 
     /// Contexts shared with the organization whose index sort key starts with `prefix`.
@@ -633,7 +774,8 @@ impl Store for DynamoStore {
     }
 
     async fn list_contexts(&self, viewer: &Viewer) -> StoreResult<Vec<Context>> {
-        let mut own = self.own_contexts(viewer.user_id).await?;
+        let (mut own, deletions) = self.own_contexts(viewer.user_id).await?;
+        self.finish(&deletions).await;
         own.sort_by(|a, b| a.name.cmp(&b.name));
         if let Some(organization) = viewer.organization_id {
             let mut shared = self.shared_contexts(organization, CONTEXT_PREFIX).await?;
@@ -649,8 +791,10 @@ impl Store for DynamoStore {
         viewer: &Viewer,
         name: &ContextName,
     ) -> StoreResult<Option<Context>> {
-        if let Some(own) = self.get(context_key(viewer.user_id, name)).await? {
-            return context_from(&own).map(Some);
+        let (own, deletions) = self.own_context(viewer.user_id, name).await?;
+        self.finish(&deletions).await;
+        if own.is_some() {
+            return Ok(own);
         }
         let Some(organization) = viewer.organization_id else {
             return Ok(None);
@@ -665,29 +809,38 @@ impl Store for DynamoStore {
     }
 
     async fn delete_context(&self, context: &Context) -> StoreResult<()> {
-        let deleted = self
-            .client
-            .delete_item()
+        // One transaction swaps the context for its deletion record: from then on the
+        // context is in no listing, `put_memory`'s condition on its item fails, and the
+        // record stays until its memories are gone, whatever happens to this process.
+        let remove = Delete::builder()
             .table_name(self.table.as_ref())
             .set_key(Some(context_key(context.owner_id, &context.name)))
             .condition_expression("context_id = :cid")
             .expression_attribute_values(":cid", s(&context.id))
-            .return_consumed_capacity(TOTAL)
-            .send()
-            .await;
-        match deleted {
-            Ok(output) => charged_writes(output.consumed_capacity.as_ref()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(DeleteItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                return Err(StoreError::NotFound);
-            }
-            Err(e) => return Err(unavailable("DeleteItem", e)),
+            .build()
+            .map_err(|e| unavailable("TransactWriteItems", e))?;
+        let (record, deletion) = deletion_of(context, now())?;
+        let items = vec![
+            TransactWriteItem::builder().delete(remove).build(),
+            self.put(record, "attribute_not_exists(PK)")?,
+        ];
+        match transact(&self.client, "TransactWriteItems (delete context)", items).await? {
+            Transaction::Committed => {}
+            Transaction::Refused { .. } => return Err(StoreError::NotFound),
         }
-        self.purge_memories(&context.id).await;
+        let mut budget = self.purge.per_delete;
+        match self.purge(&deletion, &mut budget).await {
+            Ok(true) => {}
+            Ok(false) => tracing::info!(
+                context_id = %context.id,
+                "deleted context has more memories than one request removes; the owner's next requests go on"
+            ),
+            Err(error) => tracing::warn!(
+                context_id = %context.id,
+                %error,
+                "cannot finish deleting a context's memories; the owner's next requests will"
+            ),
+        }
         Ok(())
     }
 

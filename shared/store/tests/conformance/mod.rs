@@ -52,6 +52,9 @@ macro_rules! suite {
             concurrent_reservations_never_exceed_a_limit,
             revoked_tokens_stay_revoked_and_others_do_not,
             a_revocation_outlives_later_pruning_through_its_keep_until_second,
+            a_deleted_context_takes_no_memories_and_its_name_starts_afresh,
+            concurrent_deletes_of_one_context_leave_nothing_behind,
+            memories_put_while_their_context_is_deleted_are_refused_or_removed,
         );
     };
     (@tests $make:expr; $($behaviour:ident),+ $(,)?) => {
@@ -1127,4 +1130,129 @@ pub async fn a_revocation_outlives_later_pruning_through_its_keep_until_second(
     if still_that_second {
         assert!(store.is_token_revoked(&this_second).await.expect("lookup"));
     }
+}
+
+pub async fn a_deleted_context_takes_no_memories_and_its_name_starts_afresh(store: Arc<dyn Store>) {
+    let viewer = viewer(&signup(&*store, "afresh").await);
+    let old = create_context(&*store, &viewer, "afresh", Visibility::Private).await;
+    let old_memories = put_many(&*store, &old, 30).await;
+    store.delete_context(&old).await.expect("delete");
+
+    let new = create_context(&*store, &viewer, "afresh", Visibility::Private).await;
+    let late = store
+        .put_memory(
+            &old,
+            NewMemory {
+                text: "written through a stale handle".to_owned(),
+                tags: Vec::new(),
+            },
+        )
+        .await;
+    assert!(
+        matches!(late, Err(StoreError::NotFound)),
+        "expected NotFound, got {late:?}"
+    );
+    let stale = store.delete_memory(&old, &old_memories[0].id).await;
+    assert!(
+        matches!(stale, Err(StoreError::NotFound)),
+        "expected NotFound, got {stale:?}"
+    );
+    let fresh = put(&*store, &new, "only this one").await;
+
+    let found = find(&*store, &viewer, "afresh").await.expect("re-created");
+    assert_eq!(found.id, new.id);
+    assert_eq!(found.memory_count, 1);
+    let listed = store
+        .list_memories(&new, MAX_PAGE, None)
+        .await
+        .expect("list");
+    assert_eq!(ids(&listed.memories), vec![fresh.id]);
+    assert!(
+        store
+            .list_memories(&old, MAX_PAGE, None)
+            .await
+            .expect("list old")
+            .memories
+            .is_empty(),
+        "the old context's memories are gone"
+    );
+}
+
+pub async fn concurrent_deletes_of_one_context_leave_nothing_behind(store: Arc<dyn Store>) {
+    let viewer = viewer(&signup(&*store, "twice").await);
+    let context = create_context(&*store, &viewer, "twice", Visibility::Private).await;
+    put_many(&*store, &context, 30).await;
+
+    let deletes: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            let context = context.clone();
+            tokio::spawn(async move { store.delete_context(&context).await })
+        })
+        .collect();
+    let mut deleted = 0;
+    for delete in deletes {
+        match delete.await.expect("task") {
+            Ok(()) => deleted += 1,
+            Err(StoreError::NotFound) => {}
+            Err(other) => panic!("expected Ok or NotFound, got {other:?}"),
+        }
+    }
+    // Each racer either deleted it or found it gone; a store may let several of them
+    // (DynamoDB's transactions serialise them, so there one wins).
+    assert!(deleted >= 1, "one of the deletes succeeds");
+    assert!(find(&*store, &viewer, "twice").await.is_none());
+    assert!(list_names(&*store, &viewer).await.is_empty());
+    assert!(
+        store
+            .list_memories(&context, MAX_PAGE, None)
+            .await
+            .expect("list")
+            .memories
+            .is_empty()
+    );
+}
+
+pub async fn memories_put_while_their_context_is_deleted_are_refused_or_removed(
+    store: Arc<dyn Store>,
+) {
+    let viewer = viewer(&signup(&*store, "racer").await);
+    let context = create_context(&*store, &viewer, "raced", Visibility::Private).await;
+    put_many(&*store, &context, 40).await;
+
+    let puts: Vec<_> = (0..24)
+        .map(|index| {
+            let store = store.clone();
+            let context = context.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(index)).await;
+                store
+                    .put_memory(
+                        &context,
+                        NewMemory {
+                            text: format!("racing {index}"),
+                            tags: Vec::new(),
+                        },
+                    )
+                    .await
+            })
+        })
+        .collect();
+    store.delete_context(&context).await.expect("delete");
+    for put in puts {
+        match put.await.expect("task") {
+            Ok(_) | Err(StoreError::NotFound) => {}
+            Err(other) => panic!("expected the memory or NotFound, got {other:?}"),
+        }
+    }
+    assert!(find(&*store, &viewer, "raced").await.is_none());
+    assert!(
+        store
+            .list_memories(&context, MAX_PAGE, None)
+            .await
+            .expect("list")
+            .memories
+            .is_empty(),
+        "no memory survives its context's deletion"
+    );
 }
