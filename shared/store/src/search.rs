@@ -3,8 +3,14 @@
 //!
 //! Ranking costs time in proportion to the bytes of the candidates, whatever the query:
 //! the query is capped, its words are merged and compiled once into Aho-Corasick
-//! automata, and each memory is walked through them once as a whole (substrings, the
-//! phrase) and once word by word (exact words and prefixes).
+//! automata, and each memory is lower-cased once and walked through both: one sees the
+//! whole text (substrings), the other each word from its start (exact words and
+//! prefixes). The phrase is one more linear substring search.
+//!
+//! Matching ignores case: both sides are lower-cased character by character, with the
+//! final sigma folded into σ so that "ΟΔΟΣ", "οδος" and "οδοσ" match one another.
+
+use std::sync::OnceLock;
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
@@ -27,11 +33,75 @@ pub enum QueryError {
     TooComplex,
 }
 
+/// How a character takes part in matching, as one `u32`: its lower-case form (a `char`),
+/// `ALPHANUMERIC` if it belongs to words, `SEVERAL` if its lower case is more than one
+/// character (then `char::to_lowercase` has the whole of it).
+const ALPHANUMERIC: u32 = 1 << 31;
+const SEVERAL: u32 = 1 << 30;
+const CHAR_BITS: u32 = (1 << 21) - 1;
+
+fn classify(code: u32) -> u32 {
+    let Some(c) = char::from_u32(code) else {
+        return 0;
+    };
+    let mut lower = c.to_lowercase();
+    let first = lower.next().map_or(c, fold_sigma);
+    let mut class = u32::from(first);
+    if lower.next().is_some() {
+        class |= SEVERAL;
+    }
+    if c.is_alphanumeric() {
+        class |= ALPHANUMERIC;
+    }
+    class
+}
+
+fn fold_sigma(c: char) -> char {
+    if c == 'ς' { 'σ' } else { c }
+}
+
+/// `classify` for every character, 256 at a time as they are first met: Unicode's
+/// tables cost tens of nanoseconds a lookup, far more than the rest of the ranking, and
+/// a page of this cache is filled once per process.
+fn class_of(c: char) -> u32 {
+    const PAGES: usize = (char::MAX as usize >> 8) + 1;
+    static CLASSES: [OnceLock<Box<[u32; 256]>>; PAGES] = [const { OnceLock::new() }; PAGES];
+    let code = u32::from(c);
+    let Some(page) = CLASSES.get((code >> 8) as usize) else {
+        return classify(code);
+    };
+    let page = page.get_or_init(|| {
+        let base = code & !0xFF;
+        Box::new(std::array::from_fn(|index| {
+            classify(base | u32::try_from(index).unwrap_or(0))
+        }))
+    });
+    page[(code & 0xFF) as usize]
+}
+
+/// The lower-case form of `c`, as matching sees it, to `out`.
+fn lower_into(c: char, class: u32, out: &mut impl FnMut(char)) {
+    if class & SEVERAL == 0 {
+        out(char::from_u32(class & CHAR_BITS).unwrap_or(c));
+    } else {
+        c.to_lowercase().map(fold_sigma).for_each(out);
+    }
+}
+
+/// `text` lower-cased as matching sees it.
+fn lowered(text: &str) -> String {
+    let mut lowered = String::with_capacity(text.len());
+    for c in text.chars() {
+        lower_into(c, class_of(c), &mut |c| lowered.push(c));
+    }
+    lowered
+}
+
 /// Lower-cased alphanumeric words of `text`.
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
+    text.split(|c: char| class_of(c) & ALPHANUMERIC == 0)
         .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
+        .map(lowered)
 }
 
 /// A parsed search query: its distinct words and its whole phrase.
@@ -68,10 +138,7 @@ impl Query {
         let matcher = if terms.is_empty() {
             None
         } else {
-            Some(Matcher::new(
-                &terms,
-                phrase_counts.then_some(phrase.as_str()),
-            )?)
+            Some(Matcher::new(&terms)?)
         };
         Ok(Self {
             terms,
@@ -93,11 +160,10 @@ impl Query {
     }
 }
 
-/// The query's words and phrase, compiled. Bit `i` of a mask is term `i`; the bit after
-/// the last term is the phrase.
+/// The query's words, compiled. Bit `i` of a mask is term `i`.
 #[derive(Debug)]
 struct Matcher {
-    /// Unanchored, over the terms and the phrase: what occurs anywhere in a text.
+    /// Unanchored, over the terms: which occur anywhere in a text.
     anywhere: DFA,
     anywhere_start: StateID,
     /// Anchored, over the terms: walked from a word's first byte, it says which terms
@@ -107,21 +173,20 @@ struct Matcher {
     /// The term each `starts` state spells out entirely, by state id; `NO_TERM` otherwise.
     term_ends: Vec<u8>,
     all_terms: u64,
-    phrase_bit: u64,
 }
 
 const NO_TERM: u8 = u8::MAX;
-/// Not a mask any state has (at most 33 bits are ever set): the mask is not known yet.
+/// Not a mask any state has (at most 32 bits are ever set): the mask is not known yet.
 const UNKNOWN: u64 = u64::MAX;
 
 impl Matcher {
-    fn new(terms: &[String], phrase: Option<&str>) -> Result<Self, QueryError> {
+    fn new(terms: &[String]) -> Result<Self, QueryError> {
         let complex = |_| QueryError::TooComplex;
         let anywhere = DFA::builder()
             .match_kind(MatchKind::Standard)
             .start_kind(StartKind::Unanchored)
             .prefilter(false)
-            .build(terms.iter().map(String::as_str).chain(phrase))
+            .build(terms)
             .map_err(complex)?;
         let starts = DFA::builder()
             .match_kind(MatchKind::Standard)
@@ -147,15 +212,14 @@ impl Matcher {
             term_ends[slot] = u8::try_from(index).map_err(|_| QueryError::TooManyTerms)?;
         }
         let count = u32::try_from(terms.len()).map_err(|_| QueryError::TooManyTerms)?;
-        let phrase_bit = 1u64.checked_shl(count).ok_or(QueryError::TooManyTerms)?;
+        let all_terms = 1u64.checked_shl(count).ok_or(QueryError::TooManyTerms)? - 1;
         Ok(Self {
             anywhere,
             anywhere_start,
             starts,
             starts_start,
             term_ends,
-            all_terms: phrase_bit - 1,
-            phrase_bit,
+            all_terms,
         })
     }
 
@@ -170,36 +234,47 @@ impl Matcher {
         }
     }
 
-    /// The terms `word` (already lower-cased) starts with, and the term it is, if any.
-    fn walk_word(&self, word: impl Iterator<Item = u8>) -> (u64, u64) {
-        let mut state = self.starts_start;
-        let mut prefixes = 0;
-        for byte in word {
-            state = self.starts.next_state(Anchored::Yes, state, byte);
-            if self.starts.is_dead(state) {
-                return (prefixes, 0);
-            }
-            prefixes |= self.term_at(state).unwrap_or(0);
-        }
-        (prefixes, self.term_at(state).unwrap_or(0))
-    }
-
     /// The term `tag` is, if any.
     fn whole_term(&self, tag: &str) -> u64 {
-        self.walk_word(tag.to_lowercase().bytes()).1
+        let mut state = self.starts_start;
+        for byte in lowered(tag).bytes() {
+            state = self.starts.next_state(Anchored::Yes, state, byte);
+            if self.starts.is_dead(state) {
+                return 0;
+            }
+        }
+        self.term_at(state).unwrap_or(0)
     }
 }
 
 /// One ranking: the matcher plus the patterns each match state stands for, learnt as
 /// the walk meets them (a state can stand for many patterns; looking them up once per
-/// state instead of once per byte keeps the walk linear).
+/// state instead of once per byte keeps the walk linear), and buffers reused from one
+/// memory to the next.
 struct Ranker<'q> {
     query: &'q Query,
     matcher: &'q Matcher,
     masks: Vec<u64>,
+    /// The memory's text lower-cased.
+    lowered: Vec<u8>,
+    /// The same with each character that is not alphanumeric as one `SEPARATOR`.
+    words: Vec<u8>,
 }
 
-impl Ranker<'_> {
+/// Never a byte of UTF-8, so never part of a word or a pattern.
+const SEPARATOR: u8 = 0xFF;
+
+impl<'q> Ranker<'q> {
+    fn new(query: &'q Query, matcher: &'q Matcher) -> Self {
+        Self {
+            query,
+            matcher,
+            masks: Vec::new(),
+            lowered: Vec::new(),
+            words: Vec::new(),
+        }
+    }
+
     fn mask(&mut self, state: StateID) -> u64 {
         let slot = state.as_usize();
         if let Some(&mask) = self.masks.get(slot)
@@ -218,73 +293,121 @@ impl Ranker<'_> {
         mask
     }
 
-    /// Which of the `wanted` patterns occur anywhere in `text`, lower-cased.
-    fn anywhere(&mut self, text: &str, wanted: u64) -> u64 {
-        let lowered;
-        let bytes = if text.is_ascii() {
-            text.as_bytes()
-        } else {
-            lowered = text.to_lowercase();
-            lowered.as_bytes()
-        };
+    /// Fills `lowered` and `words` from `text`.
+    fn prepare(&mut self, text: &str) {
+        self.lowered.clear();
+        self.words.clear();
+        if text.is_ascii() {
+            self.lowered.extend_from_slice(text.as_bytes());
+            self.lowered.make_ascii_lowercase();
+            self.words.extend(self.lowered.iter().map(|&byte| {
+                if byte.is_ascii_alphanumeric() {
+                    byte
+                } else {
+                    SEPARATOR
+                }
+            }));
+            return;
+        }
+        self.lowered.reserve(text.len());
+        self.words.reserve(text.len());
+        for c in text.chars() {
+            let class = class_of(c);
+            let in_word = class & ALPHANUMERIC != 0;
+            if class & SEVERAL == 0 {
+                let lower = char::from_u32(class & CHAR_BITS).unwrap_or(c);
+                self.push(lower, in_word);
+            } else {
+                for lower in c.to_lowercase().map(fold_sigma) {
+                    self.push(lower, in_word);
+                }
+            }
+            if !in_word {
+                self.words.push(SEPARATOR);
+            }
+        }
+    }
+
+    /// Appends a lower-cased character, byte by byte: as a slice, copying its one to
+    /// four bytes costs a call.
+    fn push(&mut self, lower: char, in_word: bool) {
+        let mut buffer = [0; 4];
+        let bytes = lower.encode_utf8(&mut buffer).as_bytes();
+        for &byte in bytes {
+            self.lowered.push(byte);
+        }
+        if in_word {
+            for &byte in bytes {
+                self.words.push(byte);
+            }
+        }
+    }
+
+    /// The terms that occur anywhere in `lowered`.
+    fn anywhere(&mut self) -> u64 {
         let automaton = &self.matcher.anywhere;
         let mut state = self.matcher.anywhere_start;
         let mut found = 0;
-        for &byte in bytes {
-            state = automaton.next_state(Anchored::No, state, byte.to_ascii_lowercase());
+        // Out of `self` for the loop, so that the walk's state stays in registers.
+        let lowered = std::mem::take(&mut self.lowered);
+        for &byte in &lowered {
+            state = automaton.next_state(Anchored::No, state, byte);
             if automaton.is_match(state) {
                 found |= self.mask(state);
-                if found & wanted == wanted {
+                if found == self.matcher.all_terms {
                     break;
                 }
             }
         }
-        found & wanted
+        self.lowered = lowered;
+        found
+    }
+
+    /// The terms some word of `words` starts with, and the terms some word is.
+    fn prefixes_and_words(&self) -> (u64, u64) {
+        let matcher = self.matcher;
+        let (mut prefix, mut exact) = (0, 0);
+        for word in self.words.split(|&byte| byte == SEPARATOR) {
+            if word.is_empty() {
+                continue;
+            }
+            let mut state = matcher.starts_start;
+            let mut alive = true;
+            for &byte in word {
+                state = matcher.starts.next_state(Anchored::Yes, state, byte);
+                if matcher.starts.is_dead(state) {
+                    alive = false;
+                    break;
+                }
+                prefix |= matcher.term_at(state).unwrap_or(0);
+            }
+            if alive {
+                exact |= matcher.term_at(state).unwrap_or(0);
+            }
+        }
+        (prefix, exact)
     }
 
     /// How well `memory` matches: the whole phrase scores most, then each query word by
     /// exact word, tag, prefix, and substring match. Zero means no match.
     fn score(&mut self, memory: &Memory) -> u32 {
         let matcher = self.matcher;
-        let (mut exact, mut prefix) = (0, 0);
-        for word in memory
-            .text
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|word| !word.is_empty())
-        {
-            let (starts, is) = if word.is_ascii() {
-                matcher.walk_word(word.bytes().map(|byte| byte.to_ascii_lowercase()))
-            } else {
-                matcher.walk_word(word.to_lowercase().bytes())
-            };
-            prefix |= starts;
-            exact |= is;
-            if exact == matcher.all_terms {
-                break;
-            }
-        }
+        self.prepare(&memory.text);
+        let found = self.anywhere();
+        let (prefix, exact) = self.prefixes_and_words();
         let tagged = memory
             .tags
             .iter()
             .fold(0, |tagged, tag| tagged | matcher.whole_term(tag));
-        let phrase = if self.query.phrase_counts {
-            matcher.phrase_bit
-        } else {
-            0
-        };
-        let wanted = (matcher.all_terms & !(exact | tagged | prefix)) | phrase;
-        let anywhere = if wanted == 0 {
-            0
-        } else {
-            self.anywhere(&memory.text, wanted)
-        };
         let tagged = tagged & !exact;
         let prefix = prefix & !(exact | tagged);
-        let substring = anywhere & matcher.all_terms & !(exact | tagged | prefix);
-        let phrase = if anywhere & matcher.phrase_bit == 0 {
-            0
-        } else {
+        let substring = found & !(exact | tagged | prefix);
+        let phrase = if self.query.phrase_counts
+            && memchr::memmem::find(&self.lowered, self.query.phrase.as_bytes()).is_some()
+        {
             10
+        } else {
+            0
         };
         phrase
             + 4 * exact.count_ones()
@@ -299,11 +422,7 @@ pub fn rank(memories: Vec<Memory>, query: &Query) -> Vec<Memory> {
     let Some(matcher) = &query.matcher else {
         return Vec::new();
     };
-    let mut ranker = Ranker {
-        query,
-        matcher,
-        masks: Vec::new(),
-    };
+    let mut ranker = Ranker::new(query, matcher);
     let mut scored: Vec<(u32, Memory)> = memories
         .into_iter()
         .map(|memory| (ranker.score(&memory), memory))
@@ -338,12 +457,7 @@ mod tests {
     fn score(memory: &Memory, query: &str) -> u32 {
         let query = Query::parse(query).expect("a valid query");
         let matcher = query.matcher.as_ref().expect("words");
-        Ranker {
-            query: &query,
-            matcher,
-            masks: Vec::new(),
-        }
-        .score(memory)
+        Ranker::new(&query, matcher).score(memory)
     }
 
     #[test]
@@ -394,6 +508,21 @@ mod tests {
         assert_eq!(score(&memory("a rust-code b", &[]), "rust code"), 8);
         assert_eq!(score(&memory("a rust  code b", &[]), "rust code"), 8);
         assert_eq!(score(&memory("A RUST CODE B", &[]), "rust code"), 18);
+    }
+
+    #[test]
+    fn case_is_ignored_in_every_script_and_the_final_sigma_too() {
+        let greek = memory("ΟΔΟΣ ΣΟΦΙΑΣ.", &["Ἄρτεμις"]);
+        for query in ["οδος", "οδοσ", "ΟΔΟΣ"] {
+            assert_eq!(score(&greek, query), 4, "{query}");
+        }
+        assert_eq!(score(&greek, "σοφιας"), 4);
+        assert_eq!(score(&greek, "ἄρτεμις"), 3);
+        assert_eq!(score(&greek, "οδος σοφιας"), 10 + 4 + 4);
+        // A capital dotted I lower-cases to two characters; it still matches itself.
+        let turkish = memory("İstanbul", &[]);
+        assert_eq!(score(&turkish, "İSTANBUL"), 4);
+        assert_eq!(score(&turkish, "stanbul"), 1);
     }
 
     #[test]
@@ -457,7 +586,8 @@ mod tests {
     }
 
     /// The scoring this module had before it was compiled into automata, word by word and
-    /// term by term (with repeated words merged): what `score` must agree with.
+    /// term by term (with repeated words merged, and `lowered` for `str::to_lowercase`):
+    /// what `score` must agree with.
     fn reference_score(memory: &Memory, query: &str) -> u32 {
         let all: Vec<String> = words(query).collect();
         let mut terms: Vec<String> = Vec::new();
@@ -467,9 +597,9 @@ mod tests {
             }
         }
         let phrase = all.join(" ");
-        let text = memory.text.to_lowercase();
+        let text = lowered(&memory.text);
         let text_words: Vec<String> = words(&memory.text).collect();
-        let tags: Vec<String> = memory.tags.iter().map(|tag| tag.to_lowercase()).collect();
+        let tags: Vec<String> = memory.tags.iter().map(|tag| lowered(tag)).collect();
         let mut total = if all.len() > 1 && text.contains(&phrase) {
             10
         } else {
@@ -526,7 +656,7 @@ mod tests {
             let expected = reference_score(&memory, &query);
             let actual = match &parsed.matcher {
                 None => 0,
-                Some(matcher) => Ranker { query: &parsed, matcher, masks: Vec::new() }.score(&memory),
+                Some(matcher) => Ranker::new(&parsed, matcher).score(&memory),
             };
             prop_assert_eq!(actual, expected);
         }
