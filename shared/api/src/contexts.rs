@@ -23,11 +23,13 @@ pub const MAX_DESCRIPTION_CHARS: usize = 1_000;
 pub const MAX_TEXT_CHARS: usize = 16_000;
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_CHARS: usize = 64;
-/// What a search ranks: the 1,000 newest memories, 8 MiB of text and tags at most (a
-/// hundred memories of 16,000 emoji fit). Ranking time is proportional to these bytes.
+/// What a search ranks: the 1,000 newest memories, 4 MiB of text and tags at most (some
+/// 65 memories of 16,000 emoji, 260 of 16,000 ASCII letters). Ranking time is
+/// proportional to these bytes: the worst query over 4 MiB takes tens of milliseconds
+/// (`cargo bench -p store --no-default-features --bench search`).
 pub const SEARCH_CANDIDATES: Candidates = Candidates {
     memories: 1_000,
-    bytes: 8 * 1024 * 1024,
+    bytes: 4 * 1024 * 1024,
     largest_memory: LARGEST_MEMORY_BYTES,
 };
 /// Four bytes per character at most, in UTF-8.

@@ -60,10 +60,17 @@ fn fold_sigma(c: char) -> char {
     if c == 'ς' { 'σ' } else { c }
 }
 
-/// `classify` for every character, 256 at a time as they are first met: Unicode's
-/// tables cost tens of nanoseconds a lookup, far more than the rest of the ranking, and
-/// a page of this cache is filled once per process.
-fn class_of(c: char) -> u32 {
+/// `classify` for the characters of the Basic Multilingual Plane (U+0000 to U+FFFF),
+/// computed once per process (a few milliseconds, 256 KiB): Unicode's own tables cost
+/// tens of nanoseconds a lookup, far more than the rest of the ranking.
+fn plane_zero() -> &'static [u32] {
+    static CLASSES: OnceLock<Box<[u32]>> = OnceLock::new();
+    CLASSES.get_or_init(|| (0..0x1_0000).map(classify).collect())
+}
+
+/// `classify` for the other planes (emoji, historic scripts), 256 characters at a time
+/// as they are first met.
+fn other_planes(c: char) -> u32 {
     const PAGES: usize = (char::MAX as usize >> 8) + 1;
     static CLASSES: [OnceLock<Box<[u32; 256]>>; PAGES] = [const { OnceLock::new() }; PAGES];
     let code = u32::from(c);
@@ -77,6 +84,17 @@ fn class_of(c: char) -> u32 {
         }))
     });
     page[(code & 0xFF) as usize]
+}
+
+fn class_in(plane_zero: &[u32], c: char) -> u32 {
+    match plane_zero.get(c as usize) {
+        Some(&class) => class,
+        None => other_planes(c),
+    }
+}
+
+fn class_of(c: char) -> u32 {
+    class_in(plane_zero(), c)
 }
 
 /// The lower-case form of `c`, as matching sees it, to `out`.
@@ -111,6 +129,8 @@ pub struct Query {
     terms: Vec<String>,
     /// Every word in order, joined by single spaces.
     phrase: String,
+    /// Looks for the phrase; built once per query.
+    phrase_finder: memchr::memmem::Finder<'static>,
     /// The phrase scores only when the query has several words.
     phrase_counts: bool,
     /// `None` when the query has no words: it matches nothing.
@@ -142,6 +162,7 @@ impl Query {
         };
         Ok(Self {
             terms,
+            phrase_finder: memchr::memmem::Finder::new(phrase.as_bytes()).into_owned(),
             phrase,
             phrase_counts,
             matcher,
@@ -257,12 +278,77 @@ struct Ranker<'q> {
     masks: Vec<u64>,
     /// The memory's text lower-cased.
     lowered: Vec<u8>,
-    /// The same with each character that is not alphanumeric as one `SEPARATOR`.
-    words: Vec<u8>,
 }
 
-/// Never a byte of UTF-8, so never part of a word or a pattern.
-const SEPARATOR: u8 = 0xFF;
+/// Appends `lower` to `lowered` byte by byte (as a slice, copying one to four bytes costs
+/// a call) and walks `word` along it, or ends the word.
+#[inline(always)]
+fn push_lowered(
+    lowered: &mut Vec<u8>,
+    word: &mut Word,
+    matcher: &Matcher,
+    lower: char,
+    in_word: bool,
+) {
+    let mut buffer = [0; 4];
+    let bytes = lower.encode_utf8(&mut buffer).as_bytes();
+    for &byte in bytes {
+        lowered.push(byte);
+    }
+    if in_word {
+        for &byte in bytes {
+            word.step(matcher, byte);
+        }
+    } else {
+        word.end(matcher);
+    }
+}
+
+/// A walk of `Matcher::starts` along the words of a text, byte by byte.
+struct Word {
+    /// `None` between words and once the word can match no term.
+    state: Option<StateID>,
+    in_word: bool,
+    prefix: u64,
+    exact: u64,
+}
+
+impl Word {
+    fn new() -> Self {
+        Self {
+            state: None,
+            in_word: false,
+            prefix: 0,
+            exact: 0,
+        }
+    }
+
+    fn step(&mut self, matcher: &Matcher, byte: u8) {
+        if !self.in_word {
+            self.in_word = true;
+            self.state = Some(matcher.starts_start);
+        }
+        if let Some(state) = self.state {
+            let state = matcher.starts.next_state(Anchored::Yes, state, byte);
+            if matcher.starts.is_dead(state) {
+                self.state = None;
+            } else {
+                self.prefix |= matcher.term_at(state).unwrap_or(0);
+                self.state = Some(state);
+            }
+        }
+    }
+
+    fn end(&mut self, matcher: &Matcher) {
+        if self.in_word {
+            if let Some(state) = self.state {
+                self.exact |= matcher.term_at(state).unwrap_or(0);
+            }
+            self.in_word = false;
+            self.state = None;
+        }
+    }
+}
 
 impl<'q> Ranker<'q> {
     fn new(query: &'q Query, matcher: &'q Matcher) -> Self {
@@ -271,7 +357,6 @@ impl<'q> Ranker<'q> {
             matcher,
             masks: Vec::new(),
             lowered: Vec::new(),
-            words: Vec::new(),
         }
     }
 
@@ -293,54 +378,36 @@ impl<'q> Ranker<'q> {
         mask
     }
 
-    /// Fills `lowered` and `words` from `text`.
-    fn prepare(&mut self, text: &str) {
+    /// Fills `lowered` from `text`; returns the terms some word of `text` starts with,
+    /// and the terms some word is.
+    fn prepare(&mut self, text: &str) -> (u64, u64) {
         self.lowered.clear();
-        self.words.clear();
         if text.is_ascii() {
             self.lowered.extend_from_slice(text.as_bytes());
             self.lowered.make_ascii_lowercase();
-            self.words.extend(self.lowered.iter().map(|&byte| {
-                if byte.is_ascii_alphanumeric() {
-                    byte
-                } else {
-                    SEPARATOR
-                }
-            }));
-            return;
+            return self.walk_words(&self.lowered);
         }
-        self.lowered.reserve(text.len());
-        self.words.reserve(text.len());
+        let matcher = self.matcher;
+        // Local, so that its length stays in registers while bytes are pushed.
+        let mut lowered = std::mem::take(&mut self.lowered);
+        lowered.reserve(text.len());
+        let plane_zero = plane_zero();
+        let mut word = Word::new();
         for c in text.chars() {
-            let class = class_of(c);
+            let class = class_in(plane_zero, c);
             let in_word = class & ALPHANUMERIC != 0;
             if class & SEVERAL == 0 {
                 let lower = char::from_u32(class & CHAR_BITS).unwrap_or(c);
-                self.push(lower, in_word);
+                push_lowered(&mut lowered, &mut word, matcher, lower, in_word);
             } else {
                 for lower in c.to_lowercase().map(fold_sigma) {
-                    self.push(lower, in_word);
+                    push_lowered(&mut lowered, &mut word, matcher, lower, in_word);
                 }
             }
-            if !in_word {
-                self.words.push(SEPARATOR);
-            }
         }
-    }
-
-    /// Appends a lower-cased character, byte by byte: as a slice, copying its one to
-    /// four bytes costs a call.
-    fn push(&mut self, lower: char, in_word: bool) {
-        let mut buffer = [0; 4];
-        let bytes = lower.encode_utf8(&mut buffer).as_bytes();
-        for &byte in bytes {
-            self.lowered.push(byte);
-        }
-        if in_word {
-            for &byte in bytes {
-                self.words.push(byte);
-            }
-        }
+        word.end(matcher);
+        self.lowered = lowered;
+        (word.prefix, word.exact)
     }
 
     /// The terms that occur anywhere in `lowered`.
@@ -363,38 +430,27 @@ impl<'q> Ranker<'q> {
         found
     }
 
-    /// The terms some word of `words` starts with, and the terms some word is.
-    fn prefixes_and_words(&self) -> (u64, u64) {
+    /// The terms some word of ASCII `bytes` starts with, and the terms some word is.
+    fn walk_words(&self, bytes: &[u8]) -> (u64, u64) {
         let matcher = self.matcher;
-        let (mut prefix, mut exact) = (0, 0);
-        for word in self.words.split(|&byte| byte == SEPARATOR) {
-            if word.is_empty() {
-                continue;
-            }
-            let mut state = matcher.starts_start;
-            let mut alive = true;
-            for &byte in word {
-                state = matcher.starts.next_state(Anchored::Yes, state, byte);
-                if matcher.starts.is_dead(state) {
-                    alive = false;
-                    break;
-                }
-                prefix |= matcher.term_at(state).unwrap_or(0);
-            }
-            if alive {
-                exact |= matcher.term_at(state).unwrap_or(0);
+        let mut word = Word::new();
+        for &byte in bytes {
+            if byte.is_ascii_alphanumeric() {
+                word.step(matcher, byte);
+            } else {
+                word.end(matcher);
             }
         }
-        (prefix, exact)
+        word.end(matcher);
+        (word.prefix, word.exact)
     }
 
     /// How well `memory` matches: the whole phrase scores most, then each query word by
     /// exact word, tag, prefix, and substring match. Zero means no match.
     fn score(&mut self, memory: &Memory) -> u32 {
         let matcher = self.matcher;
-        self.prepare(&memory.text);
+        let (prefix, exact) = self.prepare(&memory.text);
         let found = self.anywhere();
-        let (prefix, exact) = self.prefixes_and_words();
         let tagged = memory
             .tags
             .iter()
@@ -402,13 +458,12 @@ impl<'q> Ranker<'q> {
         let tagged = tagged & !exact;
         let prefix = prefix & !(exact | tagged);
         let substring = found & !(exact | tagged | prefix);
-        let phrase = if self.query.phrase_counts
-            && memchr::memmem::find(&self.lowered, self.query.phrase.as_bytes()).is_some()
-        {
-            10
-        } else {
-            0
-        };
+        let phrase =
+            if self.query.phrase_counts && self.query.phrase_finder.find(&self.lowered).is_some() {
+                10
+            } else {
+                0
+            };
         phrase
             + 4 * exact.count_ones()
             + 3 * tagged.count_ones()
