@@ -1140,3 +1140,146 @@ async fn a_logged_out_token_stays_refused_after_its_exp_within_the_leeway_despit
         "the test must run within the leeway for the 401 to be the revocation's"
     );
 }
+
+/// The bytes of a `GET` answer as they came over the wire, and the answer parsed.
+async fn get_raw(server: &Server, path: &str, token: &str) -> (usize, Value) {
+    let response = server
+        .request(Method::GET, path)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request reaches local-dev");
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let bytes = response.bytes().await.expect("body");
+    (bytes.len(), serde_json::from_slice(&bytes).expect("JSON"))
+}
+
+/// Follows `next_cursor` from `first` to the end; every answer must stay under the 6 MB
+/// API Gateway passes on. Returns the ids in the order they came and the page sizes.
+async fn page_through(server: &Server, first: &str, token: &str) -> (Vec<String>, Vec<usize>) {
+    let (mut ids, mut sizes) = (Vec::new(), Vec::new());
+    let mut path = first.to_owned();
+    loop {
+        let (bytes, body) = get_raw(server, &path, token).await;
+        assert!(bytes < 6_000_000, "a page of {bytes} bytes");
+        let memories = body["memories"].as_array().expect("memories");
+        sizes.push(memories.len());
+        ids.extend(
+            memories
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_owned()),
+        );
+        match body["next_cursor"].as_str() {
+            Some(next) => path = format!("{first}&cursor={next}"),
+            None => break,
+        }
+    }
+    (ids, sizes)
+}
+
+#[tokio::test]
+async fn a_hundred_memories_of_sixteen_thousand_emoji_page_under_six_megabytes() {
+    let server = Server::start();
+    let (_, token) = server.new_user().await;
+    server
+        .post("/contexts", Some(&token), json!({"name": "emoji"}))
+        .await
+        .expect(StatusCode::CREATED);
+    let mut ids = Vec::new();
+    let mut text_bytes = Vec::new();
+    for index in 0..100 {
+        let head = format!("alpha {index} ");
+        let text = head.clone() + &"😀".repeat(16_000 - head.chars().count());
+        let reply = server
+            .post(
+                "/contexts/emoji/memories",
+                Some(&token),
+                json!({"text": text}),
+            )
+            .await;
+        let memory = &reply.expect(StatusCode::CREATED)["memory"];
+        ids.push(memory["id"].as_str().unwrap().to_owned());
+        text_bytes.push(text.len());
+    }
+    ids.reverse();
+    text_bytes.reverse();
+
+    // Plain listing: 6.4 MB in a hundred memories, so the first page stops early and the
+    // cursor carries on; every memory comes exactly once, newest first.
+    let (listed, sizes) = page_through(&server, "/contexts/emoji/memories?limit=100", &token).await;
+    assert!(sizes.len() > 1 && sizes[0] < 100, "pages of {sizes:?}");
+    assert_eq!(listed, ids);
+
+    // Search ranks the newest 4 MiB of text (the API's candidate budget): each of those
+    // memories comes exactly once, equal scores newest first.
+    let mut total = 0;
+    let candidates = text_bytes
+        .iter()
+        .take_while(|&&bytes| {
+            total += bytes;
+            total <= 4 * 1024 * 1024
+        })
+        .count();
+    assert!(candidates > 60, "{candidates}");
+    let (found, _) = page_through(
+        &server,
+        "/contexts/emoji/memories?query=alpha&limit=100",
+        &token,
+    )
+    .await;
+    assert_eq!(found, ids[..candidates]);
+}
+
+#[tokio::test]
+async fn two_worst_case_searches_do_not_keep_other_requests_waiting() {
+    let server = Server::start();
+    let (_, token) = server.new_user().await;
+    server
+        .post("/contexts", Some(&token), json!({"name": "heavy"}))
+        .await
+        .expect(StatusCode::CREATED);
+    // 32 words of 15 letters sharing their first 12; the memories are made of their
+    // 14-letter stems, near misses that walk deep into every automaton, up to the
+    // candidate budget of 4 MiB.
+    let stem = |index: usize| {
+        let letters = b"abcdefghijklmnopqrstuvwxy";
+        let mut stem = String::from("abcdefghijkl");
+        stem.push(char::from(letters[12 + index % 13]));
+        stem.push(char::from(b'a' + u8::try_from(index / 13).unwrap()));
+        stem
+    };
+    let query: Vec<String> = (0..32).map(|index| format!("{}z", stem(index))).collect();
+    let query = query.join("+");
+    let text: String = (0..1_066).map(|index| stem(index % 32) + " ").collect();
+    assert!(text.chars().count() <= 16_000);
+    for _ in 0..262 {
+        server
+            .post(
+                "/contexts/heavy/memories",
+                Some(&token),
+                json!({"text": text}),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+    }
+
+    let path = format!("/contexts/heavy/memories?query={query}&limit=100");
+    let search = || server.get(&path, &token);
+    let other = async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let started = std::time::Instant::now();
+        let reply = server.get("/contexts", &token).await;
+        (reply, started.elapsed())
+    };
+    let (first, second, (listing, waited)) = tokio::join!(search(), search(), other);
+    first.expect(StatusCode::OK);
+    second.expect(StatusCode::OK);
+    assert_eq!(
+        listing.expect(StatusCode::OK)["contexts"][0]["name"],
+        "heavy"
+    );
+    assert!(
+        waited < std::time::Duration::from_secs(2),
+        "GET /contexts waited {waited:?} behind two searches"
+    );
+}

@@ -4,11 +4,14 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use store::search::{self, Query};
 use store::{
-    Context, ContextName, Memory, MemoryId, NewContext, NewMemory, Viewer, Visibility, search,
+    Candidates, Context, ContextName, Memory, MemoryId, NewContext, NewMemory, Viewer, Visibility,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio::sync::Semaphore;
 
 use crate::App;
 use crate::error::{ApiError, ApiResult};
@@ -20,8 +23,24 @@ pub const MAX_DESCRIPTION_CHARS: usize = 1_000;
 pub const MAX_TEXT_CHARS: usize = 16_000;
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_CHARS: usize = 64;
-/// How many of the newest memories a search ranks.
-pub const SEARCH_CANDIDATES: usize = 1_000;
+/// What a search ranks: the 1,000 newest memories, 4 MiB of text and tags at most (some
+/// 65 memories of 16,000 emoji, 260 of 16,000 ASCII letters). Ranking time is
+/// proportional to these bytes: the worst query over 4 MiB takes tens of milliseconds
+/// (`cargo bench -p store --no-default-features --bench search`).
+pub const SEARCH_CANDIDATES: Candidates = Candidates {
+    memories: 1_000,
+    bytes: 4 * 1024 * 1024,
+    largest_memory: LARGEST_MEMORY_BYTES,
+};
+/// Four bytes per character at most, in UTF-8.
+const LARGEST_MEMORY_BYTES: usize = 4 * (MAX_TEXT_CHARS + MAX_TAGS * MAX_TAG_CHARS);
+/// The memories on one page take at most this many bytes of JSON (or one memory, which
+/// is far less): every answer stays well under API Gateway's 6 MB.
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Rankings running at once in this process; more searches wait their turn, so a burst of
+/// searches neither starves the CPU nor holds more than this many candidate sets.
+const CONCURRENT_RANKINGS: usize = 4;
+static RANKINGS: Semaphore = Semaphore::const_new(CONCURRENT_RANKINGS);
 
 #[derive(Deserialize)]
 struct CreateContext {
@@ -169,6 +188,16 @@ fn parse_memory(body: AddMemory) -> ApiResult<NewMemory> {
             "The memory text must be at most {MAX_TEXT_CHARS} characters."
         )));
     }
+    // Control characters garble terminals and logs that show memories; line breaks and
+    // tabs are ordinary text.
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ApiError::invalid(
+            "The memory text must not contain control characters other than line breaks and tabs.",
+        ));
+    }
     let mut tags: Vec<String> = Vec::new();
     for tag in body.tags.unwrap_or_default() {
         let tag = tag.trim();
@@ -195,37 +224,91 @@ fn parse_memory(body: AddMemory) -> ApiResult<NewMemory> {
     })
 }
 
-/// Where the next page starts: after a memory id for plain listing, at an offset for
-/// a ranked search. Opaque to clients.
-#[derive(Debug, PartialEq, Eq)]
-enum Cursor {
+/// Where the next page starts: after a memory id for plain listing, at an offset into the
+/// ranked candidates for a search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Position {
     After(MemoryId),
     Offset(usize),
 }
 
+/// A position as clients hold it: opaque, and bound by a digest to the context and query
+/// it was handed out for, so that an edited cursor, or one from another query or context,
+/// is refused rather than followed.
+#[derive(Debug, PartialEq, Eq)]
+struct Cursor {
+    position: Position,
+    binding: [u8; BINDING_BYTES],
+}
+
+const BINDING_BYTES: usize = 16;
+
 impl Cursor {
-    fn encode(&self) -> String {
-        let raw = match self {
-            Self::After(id) => format!("after:{id}"),
-            Self::Offset(offset) => format!("offset:{offset}"),
-        };
-        URL_SAFE_NO_PAD.encode(raw)
+    /// The binding of `position` to `context` and the search `query` (`None` for plain
+    /// listing).
+    fn binding(position: &Position, context: &Context, query: Option<&str>) -> [u8; BINDING_BYTES] {
+        let mut digest = Sha256::new();
+        digest.update(b"mem0 cursor v1\0");
+        digest.update(context.id.as_bytes());
+        digest.update(b"\0");
+        match query {
+            None => digest.update(b"list\0"),
+            Some(query) => {
+                digest.update(b"search\0");
+                digest.update(query.as_bytes());
+                digest.update(b"\0");
+            }
+        }
+        digest.update(position.to_text().as_bytes());
+        let mut binding = [0; BINDING_BYTES];
+        binding.copy_from_slice(&digest.finalize()[..BINDING_BYTES]);
+        binding
     }
 
+    fn seal(position: Position, context: &Context, query: Option<&str>) -> String {
+        let mut bytes = position.to_text().into_bytes();
+        bytes.extend_from_slice(&Self::binding(&position, context, query));
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Reads a cursor's shape; `open` then checks what it is bound to.
     fn decode(raw: &str) -> ApiResult<Self> {
         let invalid = || ApiError::invalid("The cursor is not one this API handed out.");
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-        match text.split_once(':') {
-            Some(("after", id)) => Ok(Self::After(MemoryId::parse(id).map_err(|_| invalid())?)),
-            Some(("offset", offset)) => Ok(Self::Offset(offset.parse().map_err(|_| invalid())?)),
-            _ => Err(invalid()),
-        }
+        let split = bytes.len().checked_sub(BINDING_BYTES).ok_or_else(invalid)?;
+        let (text, binding) = bytes.split_at(split);
+        let text = std::str::from_utf8(text).map_err(|_| invalid())?;
+        let position = match text.split_once(':') {
+            Some(("after", id)) => Position::After(MemoryId::parse(id).map_err(|_| invalid())?),
+            Some(("offset", offset)) => Position::Offset(offset.parse().map_err(|_| invalid())?),
+            _ => return Err(invalid()),
+        };
+        let binding = binding.try_into().map_err(|_| invalid())?;
+        Ok(Self { position, binding })
     }
 
-    fn mismatch() -> ApiError {
-        ApiError::invalid("This cursor belongs to a different query; start again without it.")
+    /// The position, if the cursor was handed out for this context and query.
+    fn open(self, context: &Context, query: Option<&str>) -> ApiResult<Position> {
+        if self.binding != Self::binding(&self.position, context, query) {
+            return Err(mismatch());
+        }
+        Ok(self.position)
     }
+}
+
+impl Position {
+    fn to_text(&self) -> String {
+        match self {
+            Self::After(id) => format!("after:{id}"),
+            Self::Offset(offset) => format!("offset:{offset}"),
+        }
+    }
+}
+
+fn mismatch() -> ApiError {
+    ApiError::invalid(
+        "This cursor belongs to a different query or context; start again without it.",
+    )
 }
 
 fn parse_limit(raw: Option<String>) -> ApiResult<usize> {
@@ -241,6 +324,42 @@ fn parse_limit(raw: Option<String>) -> ApiResult<usize> {
     }
 }
 
+/// The bytes `memory` takes in a JSON answer.
+fn json_bytes(memory: &Memory) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(bytes.len());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail; were it to, the memory counts as too large.
+    match serde_json::to_writer(&mut count, &MemoryView::from(memory)) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
+/// The leading memories that fit in `PAGE_BYTES` of JSON (at least one), and whether
+/// any were left out.
+fn within_page_bytes(memories: impl IntoIterator<Item = Memory>) -> (Vec<Memory>, bool) {
+    let mut page = Vec::new();
+    let mut bytes = 0usize;
+    for memory in memories {
+        let total = bytes.saturating_add(json_bytes(&memory));
+        if total > PAGE_BYTES && !page.is_empty() {
+            return (page, true);
+        }
+        bytes = total;
+        page.push(memory);
+    }
+    (page, false)
+}
+
 pub async fn list_memories(app: &App, request: Request, name: &str) -> ApiResult<Response> {
     let viewer = app.authenticate(&request).await?;
     let limit = parse_limit(query_param(&request, "limit"))?;
@@ -248,37 +367,15 @@ pub async fn list_memories(app: &App, request: Request, name: &str) -> ApiResult
         .filter(|raw| !raw.is_empty())
         .map(|raw| Cursor::decode(&raw))
         .transpose()?;
-    let query = query_param(&request, "query").filter(|query| !query.trim().is_empty());
+    let query = query_param(&request, "query")
+        .filter(|query| !query.trim().is_empty())
+        .map(|query| Query::parse(&query).map_err(|error| ApiError::invalid(error.to_string())))
+        .transpose()?;
     let context = find(app, &viewer, name).await?;
 
     let (memories, next) = match query {
-        None => {
-            let after = match cursor {
-                None => None,
-                Some(Cursor::After(id)) => Some(id),
-                Some(Cursor::Offset(_)) => return Err(Cursor::mismatch()),
-            };
-            let page = app
-                .store
-                .list_memories(&context, limit, after.as_ref())
-                .await?;
-            (page.memories, page.next.map(Cursor::After))
-        }
-        Some(query) => {
-            let offset = match cursor {
-                None => 0,
-                Some(Cursor::Offset(offset)) => offset,
-                Some(Cursor::After(_)) => return Err(Cursor::mismatch()),
-            };
-            let candidates = app
-                .store
-                .recent_memories(&context, SEARCH_CANDIDATES)
-                .await?;
-            let ranked = search::rank(candidates, &query);
-            let more = ranked.len() > offset + limit;
-            let page: Vec<Memory> = ranked.into_iter().skip(offset).take(limit).collect();
-            (page, more.then_some(Cursor::Offset(offset + limit)))
-        }
+        None => list_page(app, &context, limit, cursor).await?,
+        Some(query) => search_page(app, &context, query, limit, cursor).await?,
     };
     let views: Vec<MemoryView> = memories.iter().map(MemoryView::from).collect();
     Ok(json(
@@ -286,9 +383,92 @@ pub async fn list_memories(app: &App, request: Request, name: &str) -> ApiResult
         &serde_json::json!({
             "success": true,
             "memories": views,
-            "next_cursor": next.map(|cursor| cursor.encode()),
+            "next_cursor": next,
         }),
     ))
+}
+
+/// Newest first; the page ends early when its memories fill `PAGE_BYTES`.
+async fn list_page(
+    app: &App,
+    context: &Context,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> ApiResult<(Vec<Memory>, Option<String>)> {
+    let after = match cursor
+        .map(|cursor| cursor.open(context, None))
+        .transpose()?
+    {
+        None => None,
+        Some(Position::After(id)) => Some(id),
+        Some(Position::Offset(_)) => return Err(mismatch()),
+    };
+    let page = app
+        .store
+        .list_memories(context, limit, after.as_ref())
+        .await?;
+    let (memories, cut) = within_page_bytes(page.memories);
+    let next = if cut {
+        memories.last().map(|memory| memory.id.clone())
+    } else {
+        page.next
+    };
+    let next = next.map(|id| Cursor::seal(Position::After(id), context, None));
+    Ok((memories, next))
+}
+
+/// Best match first among the candidates; the page ends early when its memories fill
+/// `PAGE_BYTES`.
+async fn search_page(
+    app: &App,
+    context: &Context,
+    query: Query,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> ApiResult<(Vec<Memory>, Option<String>)> {
+    let canonical = query.canonical().to_owned();
+    let offset = match cursor
+        .map(|cursor| cursor.open(context, Some(&canonical)))
+        .transpose()?
+    {
+        None => 0,
+        Some(Position::Offset(offset)) if offset <= SEARCH_CANDIDATES.memories => offset,
+        Some(Position::Offset(_)) => {
+            return Err(ApiError::invalid(
+                "The cursor is not one this API handed out.",
+            ));
+        }
+        Some(Position::After(_)) => return Err(mismatch()),
+    };
+    // The permit is taken before the candidates are read, and goes with the ranking onto
+    // the blocking pool: it is given back when the ranking ends, even if the client has
+    // gone away meanwhile.
+    let permit = RANKINGS.acquire().await.map_err(|error| {
+        tracing::error!(%error, "ranking semaphore closed");
+        ApiError::Internal
+    })?;
+    let candidates = app
+        .store
+        .recent_memories(context, SEARCH_CANDIDATES)
+        .await?;
+    let ranked = tokio::task::spawn_blocking(move || {
+        let ranked = search::rank(candidates, &query);
+        drop(permit);
+        ranked
+    })
+    .await
+    .map_err(|error| {
+        tracing::error!(%error, "ranking failed");
+        ApiError::Internal
+    })?;
+    let total = ranked.len();
+    let (memories, _) = within_page_bytes(ranked.into_iter().skip(offset).take(limit));
+    let end = offset
+        .checked_add(memories.len())
+        .ok_or(ApiError::Internal)?;
+    let next =
+        (end < total).then(|| Cursor::seal(Position::Offset(end), context, Some(&canonical)));
+    Ok((memories, next))
 }
 
 pub async fn delete_memory(
@@ -317,17 +497,150 @@ async fn find(app: &App, viewer: &Viewer, name: &str) -> ApiResult<Context> {
 mod tests {
     use super::*;
 
+    fn context(owner: u64) -> Context {
+        let viewer = Viewer {
+            user_id: store::UserId(owner),
+            organization_id: None,
+        };
+        let new = NewContext {
+            name: ContextName::parse("proj").unwrap(),
+            description: String::new(),
+            visibility: Visibility::Private,
+        };
+        Context::create(&viewer, new, OffsetDateTime::now_utc())
+    }
+
+    fn reopen(raw: &str, context: &Context, query: Option<&str>) -> ApiResult<Position> {
+        Cursor::decode(raw)?.open(context, query)
+    }
+
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let after = Cursor::After(MemoryId::generate());
-        assert_eq!(Cursor::decode(&after.encode()).unwrap(), after);
+        let context = context(1);
+        let after = Position::After(MemoryId::generate());
+        let sealed = Cursor::seal(after.clone(), &context, None);
+        assert_eq!(reopen(&sealed, &context, None).unwrap(), after);
+        let sealed = Cursor::seal(Position::Offset(40), &context, Some("deploy"));
         assert_eq!(
-            Cursor::decode(&Cursor::Offset(40).encode()).unwrap(),
-            Cursor::Offset(40)
+            reopen(&sealed, &context, Some("deploy")).unwrap(),
+            Position::Offset(40)
         );
-        for garbage in ["", "!!!", "bm9wZQ", &URL_SAFE_NO_PAD.encode("after:nope")] {
+        for garbage in [
+            "",
+            "!!!",
+            "bm9wZQ",
+            &URL_SAFE_NO_PAD.encode("after:nope"),
+            &URL_SAFE_NO_PAD.encode("offset:40"),
+        ] {
             assert!(Cursor::decode(garbage).is_err(), "{garbage:?}");
         }
+    }
+
+    #[test]
+    fn a_cursor_is_refused_for_another_query_context_or_kind_of_listing() {
+        let (mine, other) = (context(1), context(2));
+        let search = Cursor::seal(Position::Offset(20), &mine, Some("deploy"));
+        assert!(reopen(&search, &mine, Some("lunch")).is_err());
+        assert!(reopen(&search, &other, Some("deploy")).is_err());
+        assert!(reopen(&search, &mine, None).is_err());
+        let listing = Cursor::seal(Position::After(MemoryId::generate()), &mine, None);
+        assert!(reopen(&listing, &other, None).is_err());
+        assert!(reopen(&listing, &mine, Some("deploy")).is_err());
+    }
+
+    #[test]
+    fn an_edited_offset_breaks_the_binding() {
+        let context = context(1);
+        let sealed = Cursor::seal(Position::Offset(20), &context, Some("deploy"));
+        let mut bytes = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
+        // "offset:20" + binding: make it "offset:90".
+        bytes[7] = b'9';
+        let edited = URL_SAFE_NO_PAD.encode(&bytes);
+        assert!(Cursor::decode(&edited).is_ok());
+        assert!(reopen(&edited, &context, Some("deploy")).is_err());
+        // A huge offset does not even parse into a position, let alone overflow.
+        let mut huge = format!("offset:{}", u128::MAX).into_bytes();
+        huge.extend_from_slice(&[0; BINDING_BYTES]);
+        assert!(Cursor::decode(&URL_SAFE_NO_PAD.encode(huge)).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_well_bound_offset_outside_the_candidate_window_is_refused() {
+        let secret = "unit-test-secret-unit-test-secret-0123456"
+            .to_owned()
+            .into();
+        let keys = claims::TokenKeys::new(&secret, Default::default()).unwrap();
+        let store = store::embedded::EmbeddedStore::in_memory().unwrap();
+        let app = App::new(std::sync::Arc::new(store), keys, crate::Limits::default());
+        let context = context(1);
+        let page_at = async |offset: usize| {
+            let sealed = Cursor::seal(Position::Offset(offset), &context, Some("deploy"));
+            let cursor = Cursor::decode(&sealed).unwrap();
+            let query = Query::parse("deploy").unwrap();
+            search_page(&app, &context, query, DEFAULT_LIMIT, Some(cursor)).await
+        };
+        for offset in [SEARCH_CANDIDATES.memories + 1, usize::MAX] {
+            assert!(
+                matches!(page_at(offset).await, Err(ApiError::InvalidRequest(_))),
+                "{offset}"
+            );
+        }
+        let (memories, next) = page_at(SEARCH_CANDIDATES.memories).await.unwrap();
+        assert!(memories.is_empty() && next.is_none());
+    }
+
+    #[test]
+    fn control_characters_in_memory_text_are_refused_but_line_breaks_and_tabs_kept() {
+        let text = |text: &str| {
+            parse_memory(AddMemory {
+                text: text.into(),
+                tags: None,
+            })
+        };
+        assert_eq!(text("a\nb\r\nc\td").unwrap().text, "a\nb\r\nc\td");
+        for bad in [
+            "a\u{0}b",
+            "a\u{7}b",
+            "a\u{1b}[31mred",
+            "a\u{7f}b",
+            "a\u{85}b",
+            "a\u{9f}b",
+        ] {
+            assert!(
+                matches!(text(bad), Err(ApiError::InvalidRequest(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_page_stops_before_its_json_would_pass_the_byte_budget() {
+        let big = |count: usize| -> Vec<Memory> {
+            (0..count)
+                .map(|_| Memory {
+                    id: MemoryId::generate(),
+                    text: "😀".repeat(MAX_TEXT_CHARS),
+                    tags: Vec::new(),
+                    created_at: OffsetDateTime::now_utc(),
+                })
+                .collect()
+        };
+        let (page, cut) = within_page_bytes(big(100));
+        assert!(cut);
+        let bytes: usize = page.iter().map(json_bytes).sum();
+        assert!(
+            bytes <= PAGE_BYTES && page.len() > 50,
+            "{} memories, {bytes} bytes",
+            page.len()
+        );
+        let (all, cut) = within_page_bytes(big(3));
+        assert_eq!((all.len(), cut), (3, false));
+        // JSON escapes count: 16,000 quotes are 32,000 bytes of JSON.
+        let quotes = Memory {
+            text: "\"".repeat(MAX_TEXT_CHARS),
+            ..big(1).remove(0)
+        };
+        assert!(json_bytes(&quotes) > 2 * MAX_TEXT_CHARS);
     }
 
     #[test]

@@ -153,21 +153,89 @@ pub trait Store: Send + Sync + 'static {
     /// context.
     async fn delete_memory(&self, context: &Context, id: &MemoryId) -> StoreResult<()>;
 
-    /// Up to `max` newest memories, the candidates a search ranks.
-    async fn recent_memories(&self, context: &Context, max: usize) -> StoreResult<Vec<Memory>> {
-        let mut found = Vec::new();
-        let mut after = None;
-        while found.len() < max {
-            let page = self
-                .list_memories(context, (max - found.len()).min(MAX_PAGE), after.as_ref())
-                .await?;
-            found.extend(page.memories);
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
+    /// The newest memories within `budget`, newest first: the candidates a search ranks.
+    async fn recent_memories(
+        &self,
+        context: &Context,
+        budget: Candidates,
+    ) -> StoreResult<Vec<Memory>> {
+        let mut read = CandidateRead::new(budget);
+        while let Some(limit) = read.next_limit() {
+            let page = self.list_memories(context, limit, read.after()).await?;
+            read.take(page);
         }
-        Ok(found)
+        Ok(read.found)
+    }
+}
+
+/// How much of a context a search reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidates {
+    /// At most this many memories.
+    pub memories: usize,
+    /// At most this many bytes of text and tags in all (`memory_bytes`); the first memory
+    /// that would go past it ends the read.
+    pub bytes: usize,
+    /// The most bytes one memory can hold. Pages are sized by it, so that what is read
+    /// stays within `bytes` (plus at most one memory), however large the memories are.
+    pub largest_memory: usize,
+}
+
+/// The bytes of text and tags `memory` holds.
+pub fn memory_bytes(memory: &Memory) -> usize {
+    memory.tags.iter().fold(memory.text.len(), |total, tag| {
+        total.saturating_add(tag.len())
+    })
+}
+
+/// A read of the newest memories, page by page (newest first, like `list_memories`),
+/// until the budget is spent or the memories run out.
+struct CandidateRead {
+    budget: Candidates,
+    found: Vec<Memory>,
+    bytes: usize,
+    after: Option<MemoryId>,
+    done: bool,
+}
+
+impl CandidateRead {
+    fn new(budget: Candidates) -> Self {
+        Self {
+            budget,
+            found: Vec::new(),
+            bytes: 0,
+            after: None,
+            done: budget.memories == 0,
+        }
+    }
+
+    /// How many memories to ask for next, or `None` when the read is over.
+    fn next_limit(&self) -> Option<usize> {
+        if self.done {
+            return None;
+        }
+        let affordable =
+            self.budget.bytes.saturating_sub(self.bytes) / self.budget.largest_memory.max(1);
+        let left = self.budget.memories.saturating_sub(self.found.len());
+        Some(affordable.clamp(1, MAX_PAGE).min(left))
+    }
+
+    fn after(&self) -> Option<&MemoryId> {
+        self.after.as_ref()
+    }
+
+    fn take(&mut self, page: MemoryPage) {
+        for memory in page.memories {
+            let total = self.bytes.saturating_add(memory_bytes(&memory));
+            if total > self.budget.bytes || self.found.len() >= self.budget.memories {
+                self.done = true;
+                return;
+            }
+            self.bytes = total;
+            self.found.push(memory);
+        }
+        self.done = self.found.len() >= self.budget.memories || page.next.is_none();
+        self.after = page.next;
     }
 }
 
@@ -175,6 +243,89 @@ pub trait Store: Send + Sync + 'static {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    fn memories(sizes: &[usize]) -> Vec<Memory> {
+        sizes
+            .iter()
+            .map(|&size| Memory {
+                id: MemoryId::generate(),
+                text: "x".repeat(size),
+                tags: Vec::new(),
+                created_at: OffsetDateTime::now_utc(),
+            })
+            .collect()
+    }
+
+    /// Reads `all` (newest first) as a store would page it through a `CandidateRead`;
+    /// returns what was found and how many bytes the pages carried.
+    fn read(all: &[Memory], budget: Candidates) -> (Vec<Memory>, usize) {
+        let mut read = CandidateRead::new(budget);
+        let mut read_bytes = 0;
+        while let Some(limit) = read.next_limit() {
+            let start = read.after().map_or(0, |after| {
+                all.iter()
+                    .position(|memory| &memory.id == after)
+                    .unwrap_or(0)
+                    + 1
+            });
+            let end = (start + limit.min(MAX_PAGE)).min(all.len());
+            let memories: Vec<Memory> = all[start..end].to_vec();
+            read_bytes += memories.iter().map(memory_bytes).sum::<usize>();
+            let next = (end < all.len()).then(|| all[end - 1].id.clone());
+            read.take(MemoryPage { memories, next });
+        }
+        (read.found, read_bytes)
+    }
+
+    #[test]
+    fn a_search_reads_no_more_than_its_byte_budget_of_large_memories() {
+        let all = memories(&[64_000; 300]);
+        let budget = Candidates {
+            memories: 1_000,
+            bytes: 1_000_000,
+            largest_memory: 64_000,
+        };
+        let (found, read_bytes) = read(&all, budget);
+        assert_eq!(found.len(), 15);
+        assert_eq!(found[..], all[..15]);
+        assert!(
+            read_bytes <= budget.bytes + budget.largest_memory,
+            "{read_bytes}"
+        );
+    }
+
+    #[test]
+    fn small_memories_are_read_a_full_page_at_a_time_up_to_the_count() {
+        let all = memories(&[10; 250]);
+        let budget = Candidates {
+            memories: 120,
+            bytes: 1_000_000,
+            largest_memory: 1_000,
+        };
+        let (found, read_bytes) = read(&all, budget);
+        assert_eq!(found[..], all[..120]);
+        assert_eq!(read_bytes, 1_200);
+    }
+
+    #[test]
+    fn the_read_stops_before_the_first_memory_that_would_go_over() {
+        let all = memories(&[40, 40, 40, 5, 5]);
+        let budget = Candidates {
+            memories: 10,
+            bytes: 100,
+            largest_memory: 40,
+        };
+        let (found, _) = read(&all, budget);
+        assert_eq!(found[..], all[..2]);
+        let (nothing, _) = read(
+            &all,
+            Candidates {
+                memories: 0,
+                ..budget
+            },
+        );
+        assert!(nothing.is_empty());
+    }
 
     #[test]
     fn windows_are_aligned_to_their_length() {

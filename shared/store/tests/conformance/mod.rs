@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use store::{
-    AccountType, Budget, Context, ContextName, DisplayName, Email, MAX_PAGE, Memory, MemoryId,
-    NewContext, NewMemory, NewOrganization, NewUser, Organization, Reservation, Role, Store,
-    StoreError, User, UserId, Viewer, Visibility, Window,
+    AccountType, Budget, Candidates, Context, ContextName, DisplayName, Email, MAX_PAGE, Memory,
+    MemoryId, NewContext, NewMemory, NewOrganization, NewUser, Organization, Reservation, Role,
+    Store, StoreError, User, UserId, Viewer, Visibility, Window,
 };
 use time::OffsetDateTime;
 
@@ -43,6 +43,7 @@ macro_rules! suite {
             memories_are_paged_newest_first_covering_each_once,
             page_size_is_capped_and_zero_means_one,
             recent_memories_returns_the_newest,
+            recent_memories_stop_before_the_byte_budget,
             deleting_a_context_removes_it_and_its_memories,
             a_re_created_context_starts_empty,
             tags_text_and_created_at_round_trip,
@@ -790,7 +791,7 @@ pub async fn page_size_is_capped_and_zero_means_one(store: Arc<dyn Store>) {
     assert!(one.next.is_some());
 
     let all = store
-        .recent_memories(&context, MAX_PAGE + 50)
+        .recent_memories(&context, newest(MAX_PAGE + 50))
         .await
         .expect("recent");
     assert_eq!(all.len(), MAX_PAGE + 1);
@@ -808,17 +809,49 @@ pub async fn recent_memories_returns_the_newest(store: Arc<dyn Store>) {
     let context = create_context(&*store, &viewer, "recent", Visibility::Private).await;
     let newest_first = put_many(&*store, &context, 5).await;
 
-    let three = store.recent_memories(&context, 3).await.expect("recent");
+    let three = store
+        .recent_memories(&context, newest(3))
+        .await
+        .expect("recent");
     assert_eq!(ids(&three), ids(&newest_first[..3]));
-    let all = store.recent_memories(&context, 10).await.expect("recent");
+    let all = store
+        .recent_memories(&context, newest(10))
+        .await
+        .expect("recent");
     assert_eq!(ids(&all), ids(&newest_first));
     assert!(
         store
-            .recent_memories(&context, 0)
+            .recent_memories(&context, newest(0))
             .await
             .expect("recent")
             .is_empty()
     );
+}
+
+/// The `count` newest memories, whatever their size.
+fn newest(count: usize) -> Candidates {
+    Candidates {
+        memories: count,
+        bytes: usize::MAX,
+        largest_memory: 1,
+    }
+}
+
+pub async fn recent_memories_stop_before_the_byte_budget(store: Arc<dyn Store>) {
+    let viewer = viewer(&signup(&*store, "budget").await);
+    let context = create_context(&*store, &viewer, "budget", Visibility::Private).await;
+    // Each "memory N" is 8 bytes: 20 bytes hold the two newest, not a third.
+    let newest_first = put_many(&*store, &context, 5).await;
+    let budget = Candidates {
+        memories: 10,
+        bytes: 20,
+        largest_memory: 8,
+    };
+    let within = store
+        .recent_memories(&context, budget)
+        .await
+        .expect("recent");
+    assert_eq!(ids(&within), ids(&newest_first[..2]));
 }
 
 pub async fn deleting_a_context_removes_it_and_its_memories(store: Arc<dyn Store>) {
