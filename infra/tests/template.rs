@@ -549,8 +549,9 @@ fn expected_access(binary: &str) -> Access {
             (Table, "dynamodb:DeleteItem", vec![RATE]),
             (Table, "dynamodb:PutItem", vec![REVOKED]),
         ],
-        // is_token_revoked, find_context (GetItem); create_context and put_memory's
-        // put (PutItem); delete_context and delete_memory's delete (DeleteItem); the
+        // is_token_revoked, find_context (GetItem); create_context, put_memory's put and
+        // delete_context's deletion record (PutItem); delete_context's swap of the
+        // context item, the record's removal and delete_memory (DeleteItem); the
         // memory_count of both transactions (UpdateItem); list_contexts, list_memories
         // and the purge's listing (Query); the purge (BatchWriteItem); shared contexts
         // (Query on the index).
