@@ -32,16 +32,8 @@ struct Dynamo {
 impl Dynamo {
     /// `None` when no DynamoDB-compatible server is configured.
     fn for_data_dir(data_dir: &tempfile::TempDir) -> Option<Self> {
-        // The same name support::Server gives a data dir's table under MEM0_E2E_STORE.
-        let table = format!(
-            "e2e-{}",
-            data_dir
-                .path()
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-        )
-        .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
+        // The table support::Server gives this data dir under MEM0_E2E_STORE.
+        let table = support::table_for(data_dir);
         if std::env::var("MEM0_E2E_STORE").as_deref() == Ok("dynamodb") {
             // support::Server passes --store and --table; local-dev reads the endpoint.
             let endpoint = std::env::var("DYNAMODB_ENDPOINT").ok()?;

@@ -8,7 +8,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,15 +32,7 @@ impl LocalDev {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("local-dev starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped stdout"))
-            .read_line(&mut line)
-            .expect("local-dev prints its address");
-        let url = line
-            .trim()
-            .strip_prefix("mem0 local-dev listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from local-dev: {line:?}"))
-            .to_owned();
+        let url = support::listening_url(&mut child);
         Self { url, child }
     }
 

@@ -131,13 +131,8 @@ async fn signup(
 ) -> ApiResult<Response> {
     let attempt = SignupAttempt::new(client_addr(request), &app.limits, app.now());
     attempt.reserve(&*app.store).await?;
-    let password_hash = match password::hash(applicant.password).await {
-        Err(ApiError::Busy) => {
-            attempt.not_evaluated(&*app.store).await?;
-            return Err(ApiError::Busy);
-        }
-        hashed => hashed?,
-    };
+    let hashed = password::hash(applicant.password).await;
+    let password_hash = attempt.unless_busy(&*app.store, hashed).await?;
     let new_user = NewUser {
         email: applicant.email,
         name: applicant.name,
@@ -169,13 +164,8 @@ pub async fn login(app: &App, request: Request) -> ApiResult<Response> {
     attempt.reserve(&*app.store).await?;
     let credentials = app.store.credentials(&email).await?;
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
-    let matches = match password::verify(body.password, stored_hash).await {
-        Err(ApiError::Busy) => {
-            attempt.not_evaluated(&*app.store).await?;
-            return Err(ApiError::Busy);
-        }
-        verified => verified?,
-    };
+    let verified = password::verify(body.password, stored_hash).await;
+    let matches = attempt.unless_busy(&*app.store, verified).await?;
     let user = match (matches, credentials) {
         (true, Some(Credentials { user, .. })) => user,
         _ => return Err(ApiError::InvalidCredentials),

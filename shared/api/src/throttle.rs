@@ -78,14 +78,19 @@ impl LoginAttempt {
         Ok(refund?)
     }
 
-    /// The password was never checked (the server was too busy): nothing to count.
-    pub(crate) async fn not_evaluated(&self, store: &dyn Store) -> ApiResult<()> {
+    /// `checked`, the password check's outcome; when the server was too busy to check,
+    /// the attempt is given back, since no guess was evaluated.
+    pub(crate) async fn unless_busy<T>(
+        &self,
+        store: &dyn Store,
+        checked: ApiResult<T>,
+    ) -> ApiResult<T> {
         let keys = [
             self.account_and_address.key.as_str(),
             self.address.key.as_str(),
             self.account.key.as_str(),
         ];
-        Ok(store.refund(&keys, self.window).await?)
+        give_back_if_busy(store, &keys, self.window, checked).await
     }
 }
 
@@ -120,9 +125,27 @@ impl SignupAttempt {
         }
     }
 
-    pub(crate) async fn not_evaluated(&self, store: &dyn Store) -> ApiResult<()> {
-        Ok(store.refund(&[&self.budget.key], self.window).await?)
+    /// `hashed`, the password hash's outcome; when the server was too busy to hash, the
+    /// attempt is given back.
+    pub(crate) async fn unless_busy<T>(
+        &self,
+        store: &dyn Store,
+        hashed: ApiResult<T>,
+    ) -> ApiResult<T> {
+        give_back_if_busy(store, &[&self.budget.key], self.window, hashed).await
     }
+}
+
+async fn give_back_if_busy<T>(
+    store: &dyn Store,
+    keys: &[&str],
+    window: Window,
+    outcome: ApiResult<T>,
+) -> ApiResult<T> {
+    if matches!(outcome, Err(ApiError::Busy)) {
+        store.refund(keys, window).await?;
+    }
+    outcome
 }
 
 fn rate_limited(window: Window, now: OffsetDateTime) -> ApiError {

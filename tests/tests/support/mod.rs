@@ -51,6 +51,33 @@ fn binary() -> &'static PathBuf {
     BINARY.get_or_init(|| cargo_build("local-dev", "local-dev"))
 }
 
+/// The DynamoDB table local-dev uses for `data_dir`: one per data dir, so a restarted
+/// server finds its data again.
+pub fn table_for(data_dir: &tempfile::TempDir) -> String {
+    format!(
+        "e2e-{}",
+        data_dir
+            .path()
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+    )
+    .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-")
+}
+
+/// The address a just-started local-dev (stdout piped) prints as its first line.
+pub fn listening_url(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("local-dev prints its address");
+    line.trim()
+        .strip_prefix("mem0 local-dev listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from local-dev: {line:?}"))
+        .to_owned()
+}
+
 /// The repository root.
 pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -99,29 +126,10 @@ impl Server {
             command.args(["--signups-per-hour", "100000"]);
         }
         if std::env::var("MEM0_E2E_STORE").as_deref() == Ok("dynamodb") {
-            // One table per data dir, so a restarted server finds its data again.
-            let table = format!(
-                "e2e-{}",
-                data_dir
-                    .path()
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-            )
-            .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
-            command.args(["--store", "dynamodb", "--table", &table]);
+            command.args(["--store", "dynamodb", "--table", &table_for(&data_dir)]);
         }
         let mut child = command.spawn().expect("local-dev starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("local-dev prints its address");
-        let url = line
-            .trim()
-            .strip_prefix("mem0 local-dev listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from local-dev: {line:?}"))
-            .to_owned();
+        let url = listening_url(&mut child);
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
