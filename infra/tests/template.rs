@@ -342,6 +342,7 @@ fn the_pages_are_served_on_the_api_origin_by_the_pages_function() {
     let routes = infra::routes(&template());
     let mut expected: BTreeSet<&str> = site::PAGES.iter().map(|page| page.path).collect();
     expected.insert(STATIC_ROUTE);
+    expected.insert(site::OPENAPI_PATH);
     expected.insert("$default");
     let served: BTreeSet<&str> = routes
         .iter()
@@ -370,7 +371,7 @@ fn nothing_but_the_contract_and_the_pages_is_routed() {
         .chain(&ADDED_ROUTES)
         .map(|(_, path, _)| *path)
         .chain(site::PAGES.iter().map(|page| page.path))
-        .chain([STATIC_ROUTE, "$default"])
+        .chain([STATIC_ROUTE, site::OPENAPI_PATH, "$default"])
         .collect();
     for route in &routes {
         assert!(

@@ -1,23 +1,26 @@
 //! local-dev: the three Lambdas' handlers and the static pages in one process on
 //! http://127.0.0.1:8000, with an embedded store so it needs nothing but cargo.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
+use api::config::vars;
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get_service;
+use axum::routing::{get, get_service};
 use clap::{Parser, ValueEnum};
 use store::Store;
 use store::dynamo::{DynamoConfig, DynamoStore};
 use store::embedded::EmbeddedStore;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -45,25 +48,25 @@ struct Args {
     #[arg(long, env = "MEM0_STORE", value_enum, default_value_t = StoreKind::Embedded)]
     store: StoreKind,
     /// DynamoDB table (with --store dynamodb).
-    #[arg(long, env = "MEM0_TABLE", default_value = "mem0")]
+    #[arg(long, env = vars::TABLE, default_value = "mem0")]
     table: String,
     /// DynamoDB endpoint, e.g. a local server (with --store dynamodb).
-    #[arg(long, env = "DYNAMODB_ENDPOINT")]
+    #[arg(long, env = vars::DYNAMODB_ENDPOINT)]
     dynamodb_endpoint: Option<String>,
     /// Access token lifetime in seconds.
-    #[arg(long, env = "MEM0_TOKEN_TTL_SECONDS", default_value_t = claims::DEFAULT_LIFETIME.as_secs())]
+    #[arg(long, env = vars::TOKEN_TTL_SECONDS, default_value_t = claims::DEFAULT_LIFETIME.as_secs())]
     token_ttl_seconds: u64,
     /// Signups one client address may attempt per hour.
-    #[arg(long, env = "MEM0_SIGNUPS_PER_HOUR", default_value_t = api::Limits::default().signups_per_client_per_hour)]
+    #[arg(long, env = vars::SIGNUPS_PER_HOUR, default_value_t = api::Limits::default().signups_per_client_per_hour)]
     signups_per_hour: u32,
     /// Failed logins per 15 minutes at one account from one address before login answers 429.
-    #[arg(long, env = "MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS", default_value_t = api::Limits::default().failed_logins_per_account_and_address)]
+    #[arg(long, env = vars::FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS, default_value_t = api::Limits::default().failed_logins_per_account_and_address)]
     failed_logins_per_account_and_address: u32,
     /// Failed logins per 15 minutes from one address, at any accounts.
-    #[arg(long, env = "MEM0_FAILED_LOGINS_PER_ADDRESS", default_value_t = api::Limits::default().failed_logins_per_address)]
+    #[arg(long, env = vars::FAILED_LOGINS_PER_ADDRESS, default_value_t = api::Limits::default().failed_logins_per_address)]
     failed_logins_per_address: u32,
     /// Failed logins per 15 minutes at one account, from any addresses.
-    #[arg(long, env = "MEM0_FAILED_LOGINS_PER_ACCOUNT", default_value_t = api::Limits::default().failed_logins_per_account)]
+    #[arg(long, env = vars::FAILED_LOGINS_PER_ACCOUNT, default_value_t = api::Limits::default().failed_logins_per_account)]
     failed_logins_per_account: u32,
     /// Folder with the web pages.
     #[arg(long, env = "MEM0_STATIC_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/static"))]
@@ -79,6 +82,8 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match serve(Args::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -124,9 +129,11 @@ async fn serve(args: Args) -> Result<(), StartError> {
     let address = listener.local_addr()?;
     // Tests and scripts wait for this exact line.
     println!("mem0 local-dev listening on http://{address}");
+    // A trailing slash names the same route, as on the deployed functions.
+    let service = NormalizePathLayer::trim_trailing_slash().layer(router(app, &args.static_dir));
     axum::serve(
         listener,
-        router(app, &args.static_dir).into_make_service_with_connect_info::<SocketAddr>(),
+        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service),
     )
     .with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;
@@ -155,6 +162,7 @@ async fn open_store(args: &Args) -> Result<Arc<dyn Store>, StartError> {
     })
 }
 
+/// The pages, `/openapi.json`, and every function's routes, merged.
 fn router(app: Arc<api::App>, static_dir: &Path) -> Router {
     let mut pages = Router::new();
     for page in site::PAGES {
@@ -171,41 +179,39 @@ fn router(app: Arc<api::App>, static_dir: &Path) -> Router {
             HeaderValue::from_static(value),
         ));
     }
-    pages
-        .fallback(api_route)
-        .with_state(app)
+    let document = api::openapi::json();
+    let openapi = Router::new().route(
+        site::OPENAPI_PATH,
+        get(move || std::future::ready(([(header::CONTENT_TYPE, "application/json")], document)))
+            .fallback(page_method_not_allowed),
+    );
+    api::router(app, api::routes::all())
+        .merge(pages)
+        .merge(openapi)
         // The API's JSON too: nothing this origin sends is to be sniffed.
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        .layer(middleware::from_fn(client_addr))
         .layer(middleware::from_fn(log_request))
 }
 
-/// Every path that isn't a page goes to the same handlers the Lambdas run.
-async fn api_route(
-    State(app): State<Arc<api::App>>,
+/// The peer's address is the client's: local-dev has no proxy in front.
+async fn client_addr(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
+    mut request: Request,
+    next: Next,
 ) -> Response {
-    let (mut parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, api::MAX_BODY_BYTES).await else {
-        return into_axum(api::ApiError::PayloadTooLarge.into_response());
-    };
-    parts
-        .extensions
+    request
+        .extensions_mut()
         .insert(api::ClientAddr(peer.ip().to_string()));
-    let response = api::handle(&app, api::All, Request::from_parts(parts, body)).await;
-    into_axum(response)
+    next.run(request).await
 }
 
 /// Pages answer GET (and HEAD); other methods get the API's JSON 405.
 async fn page_method_not_allowed() -> Response {
-    into_axum(api::ApiError::MethodNotAllowed(&[Method::GET]).into_response())
-}
-
-fn into_axum(response: api::Response) -> Response {
-    response.map(Body::from).into_response()
+    api::ApiError::MethodNotAllowed(vec![Method::GET]).into_response()
 }
 
 /// One line per request: method, path, status, milliseconds, and for API requests the
@@ -216,6 +222,7 @@ async fn log_request(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let mut details = String::new();
     if let Some(summary) = response.extensions().get::<api::RequestSummary>() {
+        details.push_str(&format!(" route={}", summary.route()));
         if let Some(user_id) = summary.user_id {
             details.push_str(&format!(" user={user_id}"));
         }

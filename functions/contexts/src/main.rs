@@ -1,9 +1,9 @@
 //! The `contexts` Lambda: answers `/contexts/**`: contexts and their memories.
 //!
-//! `api::lambda::run` reads the configuration, connects to DynamoDB and serves these
-//! routes with the handlers in `shared/api`, the same ones local-dev mounts.
+//! The routes are `api::routes::contexts` (the same router local-dev mounts);
+//! `lambda::run` reads the configuration, connects to DynamoDB and serves them.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    api::lambda::run(api::Contexts).await
+    lambda::run(api::routes::contexts).await
 }

@@ -1,9 +1,9 @@
-//! The `login` Lambda: answers `POST /auth/login` and `GET /auth/me`.
+//! The `login` Lambda: answers `POST /auth/login`, `GET /auth/me` and `POST /auth/logout`.
 //!
-//! `api::lambda::run` reads the configuration, connects to DynamoDB and serves these
-//! routes with the handlers in `shared/api`, the same ones local-dev mounts.
+//! The routes are `api::routes::login` (the same router local-dev mounts);
+//! `lambda::run` reads the configuration, connects to DynamoDB and serves them.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    api::lambda::run(api::Login).await
+    lambda::run(api::routes::login).await
 }

@@ -6,12 +6,12 @@
 //! The files are `local-dev/static`, embedded at build time; which path shows which
 //! file and the headers they carry come from `site`, as local-dev's do.
 
-use std::time::Instant;
-
+use axum::Router;
+use axum::extract::{Path, Request};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, RequestExt, service_fn};
+use http::{HeaderValue, Method, StatusCode, header};
 use rust_embed::{EmbeddedFile, RustEmbed};
 
 #[derive(RustEmbed)]
@@ -21,59 +21,59 @@ struct Static;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    lambda_http::run(service_fn(|event: lambda_http::Request| async move {
-        let started = Instant::now();
-        let response = answer(&event);
-        // The same fields as the API functions' lines (api::lambda); no headers, no body.
-        let (gateway_request_id, route) = match event.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(context)) => {
-                (context.request_id.clone(), context.route_key.clone())
-            }
-            _ => (None, None),
-        };
-        tracing::info!(
-            request_id = event.lambda_context_ref().map(|c| c.request_id.as_str()),
-            gateway_request_id,
-            method = %event.method(),
-            route,
-            status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_millis() as u64,
-            "request"
-        );
-        Ok::<_, std::convert::Infallible>(response.map(into_body))
-    }))
-    .await
+    lambda::serve(router()).await
 }
 
-/// The response to a request for `request`'s method and path; bodies are ignored.
-fn answer<B>(request: &Request<B>) -> Response<Bytes> {
-    let path = request.uri().path();
-    let file = match site::page(path) {
-        Some(page) => Some(page.file),
-        None => path
-            .strip_prefix(site::STATIC_PREFIX)
-            .and_then(|rest| rest.strip_prefix('/')),
-    };
-    let mut response = match file {
+/// Each page at its path, every static file under `/static/`, the OpenAPI document,
+/// and the API's JSON 404 and 405 for anything else.
+fn router() -> Router {
+    let mut router =
+        Router::new()
+            .route(
+                &format!("{}/{{*file}}", site::STATIC_PREFIX),
+                get(|Path(file): Path<String>, request: Request| async move {
+                    embedded(&file, &request)
+                }),
+            )
+            .route(
+                site::OPENAPI_PATH,
+                get(|request: Request| async move { embedded(site::OPENAPI_FILE, &request) }),
+            );
+    for page in site::PAGES {
+        router = router.route(
+            page.path,
+            get(move |request: Request| async move { embedded(page.file, &request) }),
+        );
+    }
+    router
+        .method_not_allowed_fallback(|| async {
+            api::ApiError::MethodNotAllowed(vec![Method::GET])
+        })
+        .fallback(|| async { api::ApiError::NotFound })
+        .layer(axum::middleware::map_response(
+            |mut response: Response| async {
+                response.headers_mut().insert(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                );
+                response
+            },
+        ))
+}
+
+/// The embedded file `name`, or the API's JSON 404.
+fn embedded(name: &str, request: &Request) -> Response {
+    match Static::get(name) {
+        Some(file) => serve(&file, request, *request.method() == Method::HEAD)
+            .map(axum::body::Body::from)
+            .into_response(),
         None => api::ApiError::NotFound.into_response(),
-        Some(_) if !matches!(*request.method(), Method::GET | Method::HEAD) => {
-            api::ApiError::MethodNotAllowed(&[Method::GET]).into_response()
-        }
-        Some(name) => match Static::get(name) {
-            Some(file) => serve(&file, request, *request.method() == Method::HEAD),
-            None => api::ApiError::NotFound.into_response(),
-        },
-    };
-    response.headers_mut().insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
+    }
 }
 
 /// One embedded file with the pages' headers and an ETag from its content, so that
 /// a browser revalidating (the pages are `no-cache`) gets a 304 without the body.
-fn serve<B>(file: &EmbeddedFile, request: &Request<B>, head: bool) -> Response<Bytes> {
+fn serve(file: &EmbeddedFile, request: &Request, head: bool) -> http::Response<Bytes> {
     let etag = format!(
         "\"{}\"",
         file.metadata
@@ -98,7 +98,7 @@ fn serve<B>(file: &EmbeddedFile, request: &Request<B>, head: bool) -> Response<B
     } else {
         Bytes::from(file.data.to_vec())
     };
-    let mut response = Response::new(body);
+    let mut response = http::Response::new(body);
     if unchanged {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
     }
@@ -115,26 +115,32 @@ fn serve<B>(file: &EmbeddedFile, request: &Request<B>, head: bool) -> Response<B
     response
 }
 
-/// Text as text; anything else as bytes, which the runtime base64-encodes for API Gateway.
-fn into_body(bytes: Bytes) -> Body {
-    if bytes.is_empty() {
-        return Body::Empty;
-    }
-    match String::from_utf8(bytes.to_vec()) {
-        Ok(text) => Body::Text(text),
-        Err(error) => Body::Binary(error.into_bytes()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tower::ServiceExt;
 
-    fn get(path: &str) -> Response<Bytes> {
-        answer(&Request::get(path).body(()).unwrap())
+    /// `request` answered by the function's router, body collected.
+    fn answer(request: http::Request<()>) -> http::Response<Bytes> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let response = router()
+                .oneshot(request.map(|()| axum::body::Body::empty()))
+                .await
+                .unwrap();
+            let (parts, body) = response.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            http::Response::from_parts(parts, body)
+        })
     }
 
-    fn json_error(response: &Response<Bytes>) -> String {
+    fn get(path: &str) -> http::Response<Bytes> {
+        answer(http::Request::get(path).body(()).unwrap())
+    }
+
+    fn json_error(response: &http::Response<Bytes>) -> String {
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
         assert_eq!(body["success"], false);
         body["error"].as_str().unwrap().to_owned()
@@ -234,7 +240,7 @@ mod tests {
     #[test]
     fn other_methods_on_pages_get_the_api_json_405() {
         for path in ["/", "/dashboard", "/static/app.js"] {
-            let response = answer(&Request::post(path).body(()).unwrap());
+            let response = answer(http::Request::post(path).body(()).unwrap());
             assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
             assert_eq!(json_error(&response), "method_not_allowed");
             assert_eq!(response.headers()[header::ALLOW], "GET");
@@ -242,8 +248,28 @@ mod tests {
     }
 
     #[test]
+    fn the_committed_openapi_document_is_the_one_the_code_declares() {
+        let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../local-dev/static")
+            .join(site::OPENAPI_FILE);
+        let generated = api::openapi::json();
+        if std::env::var_os("MEM0_WRITE_OPENAPI").is_some() {
+            std::fs::write(&committed, &generated).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(&committed).unwrap_or_default();
+        assert!(
+            on_disk == generated,
+            "{} is stale: run `MEM0_WRITE_OPENAPI=1 cargo test -p pages openapi` and commit it",
+            committed.display()
+        );
+        let served = get(site::OPENAPI_PATH);
+        assert_eq!(served.status(), StatusCode::OK);
+        assert_eq!(served.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[test]
     fn head_has_the_headers_without_the_body() {
-        let response = answer(&Request::head("/login").body(()).unwrap());
+        let response = answer(http::Request::head("/login").body(()).unwrap());
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.body().is_empty());
         assert!(
@@ -257,7 +283,7 @@ mod tests {
     fn a_revalidation_with_the_current_etag_is_304_without_a_body() {
         let etag = get("/static/app.js").headers()[header::ETAG].clone();
         let again = answer(
-            &Request::get("/static/app.js")
+            http::Request::get("/static/app.js")
                 .header(header::IF_NONE_MATCH, etag.clone())
                 .body(())
                 .unwrap(),
@@ -266,7 +292,7 @@ mod tests {
         assert!(again.body().is_empty());
         assert_eq!(again.headers()[header::ETAG], etag);
         let stale = answer(
-            &Request::get("/static/app.js")
+            http::Request::get("/static/app.js")
                 .header(header::IF_NONE_MATCH, "\"0123\"")
                 .body(())
                 .unwrap(),

@@ -1,67 +1,83 @@
 //! `/auth/signup/*`, `/auth/login`, `/auth/me`, `/auth/logout`.
 
-use claims::Claims;
-use http::StatusCode;
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use store::{
     AccountType, Credentials, DisplayName, Email, NewOrganization, NewUser, Organization, Role,
-    User, Viewer,
+    User,
 };
+use utoipa::ToSchema;
 
-use crate::error::{ApiError, ApiResult};
-use crate::request::{Request, bearer_token, client_addr, json_body};
-use crate::response::{Response, json};
+use crate::error::{self, ApiError, ApiResult};
+use crate::extract::{Authenticated, ClientAddr, JsonBody};
+use crate::reply::{Reply, Said, Succeeded};
 use crate::throttle::{LoginAttempt, SignupAttempt};
-use crate::{App, password, summary};
+use crate::{SharedApp, password, summary};
 
-#[derive(Deserialize)]
-struct SignupUser {
+/// A person signing up.
+#[derive(Deserialize, ToSchema)]
+pub struct SignupUser {
+    /// Trimmed and lower-cased.
+    #[schema(max_length = 254, example = "ada@example.com")]
     email: String,
+    /// 12-128 characters; common or guessable passwords are refused (`weak_password`).
+    #[schema(min_length = 12, max_length = 128)]
     password: String,
+    /// 1-100 characters after trimming.
+    #[schema(max_length = 100)]
     name: String,
 }
 
-#[derive(Deserialize)]
-struct SignupOrganization {
+/// An organization's first admin, and the organization.
+#[derive(Deserialize, ToSchema)]
+pub struct SignupOrganization {
     user: SignupUser,
     organization: OrganizationFields,
 }
 
-#[derive(Deserialize)]
-struct OrganizationFields {
+#[derive(Deserialize, ToSchema)]
+pub struct OrganizationFields {
+    /// 1-100 characters after trimming.
+    #[schema(max_length = 100)]
     name: String,
+    #[schema(max_length = 100)]
     domain: Option<String>,
+    #[schema(max_length = 100)]
     size: Option<String>,
+    #[schema(max_length = 100)]
     industry: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct LoginBody {
+#[derive(Deserialize, ToSchema)]
+pub struct LoginBody {
     email: String,
     password: String,
 }
 
 /// The user as every auth response shows it; `jwt_token` only where one is issued.
-#[derive(Serialize)]
-struct UserView<'a> {
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
     user_id: u64,
-    email: &'a str,
-    name: &'a str,
+    email: String,
+    name: String,
+    #[schema(value_type = String, example = "individual")]
     account_type: AccountType,
+    #[schema(value_type = String, example = "user")]
     role: Role,
     #[serde(skip_serializing_if = "Option::is_none")]
     organization_id: Option<u64>,
+    /// The access token: send it as `Authorization: Bearer <token>`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    jwt_token: Option<&'a str>,
+    jwt_token: Option<String>,
     email_verified: bool,
 }
 
-impl<'a> UserView<'a> {
-    fn new(user: &'a User, jwt_token: Option<&'a str>) -> Self {
+impl UserView {
+    fn new(user: User, jwt_token: Option<String>) -> Self {
         Self {
             user_id: user.id.0,
-            email: user.email.as_str(),
-            name: &user.name,
+            email: user.email.as_str().to_owned(),
+            name: user.name,
             account_type: user.account_type,
             role: user.role,
             organization_id: user.organization_id.map(|id| id.0),
@@ -71,17 +87,73 @@ impl<'a> UserView<'a> {
     }
 }
 
-pub async fn signup_individual(app: &App, request: Request) -> ApiResult<Response> {
-    let body: SignupUser = json_body(&request)?;
-    let user = parse_new_user(body)?;
-    signup(app, &request, user, None).await
+#[derive(Serialize, ToSchema)]
+pub struct OrganizationView {
+    organization_id: u64,
+    name: String,
 }
 
-pub async fn signup_organization(app: &App, request: Request) -> ApiResult<Response> {
-    let body: SignupOrganization = json_body(&request)?;
+/// A new account, logged in at once.
+#[derive(Serialize, ToSchema)]
+pub struct SignedUp {
+    success: Succeeded,
+    message: &'static str,
+    user: UserView,
+    /// For an organization signup: the new organization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization: Option<OrganizationView>,
+}
+
+/// A login's token, with the user it speaks for.
+#[derive(Serialize, ToSchema)]
+pub struct LoggedIn {
+    success: Succeeded,
+    message: &'static str,
+    user: UserView,
+}
+
+/// Who the token speaks for.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    success: Succeeded,
+    user: UserView,
+}
+
+/// Creates an individual account and logs it in.
+#[utoipa::path(post, path = "/auth/signup/individual", tag = "auth",
+    request_body = SignupUser,
+    responses(
+        (status = 201, description = "The account, logged in", body = SignedUp),
+        (status = 400, response = error::BadRequest),
+        (status = 409, response = error::Conflict),
+        (status = 429, response = error::RateLimited),
+    ))]
+pub async fn signup_individual(
+    State(app): State<SharedApp>,
+    client: ClientAddr,
+    JsonBody(body): JsonBody<SignupUser>,
+) -> ApiResult<Reply<SignedUp>> {
+    let user = parse_new_user(body)?;
+    signup(&app, &client, user, None).await
+}
+
+/// Creates an organization and its first admin, logged in.
+#[utoipa::path(post, path = "/auth/signup/organization", tag = "auth",
+    request_body = SignupOrganization,
+    responses(
+        (status = 201, description = "The admin, logged in, and the organization", body = SignedUp),
+        (status = 400, response = error::BadRequest),
+        (status = 409, response = error::Conflict),
+        (status = 429, response = error::RateLimited),
+    ))]
+pub async fn signup_organization(
+    State(app): State<SharedApp>,
+    client: ClientAddr,
+    JsonBody(body): JsonBody<SignupOrganization>,
+) -> ApiResult<Reply<SignedUp>> {
     let user = parse_new_user(body.user)?;
     let organization = parse_organization(body.organization)?;
-    signup(app, &request, user, Some(organization)).await
+    signup(&app, &client, user, Some(organization)).await
 }
 
 /// A signup before its password is hashed.
@@ -124,12 +196,12 @@ fn parse_organization(fields: OrganizationFields) -> ApiResult<NewOrganization> 
 }
 
 async fn signup(
-    app: &App,
-    request: &Request,
+    app: &SharedApp,
+    client: &ClientAddr,
     applicant: Applicant,
     organization: Option<NewOrganization>,
-) -> ApiResult<Response> {
-    let attempt = SignupAttempt::new(client_addr(request), &app.limits, app.now());
+) -> ApiResult<Reply<SignedUp>> {
+    let attempt = SignupAttempt::new(&client.0, &app.limits, app.now());
     attempt.reserve(&*app.store).await?;
     let hashed = password::hash(applicant.password).await;
     let password_hash = attempt.unless_busy(&*app.store, hashed).await?;
@@ -146,21 +218,33 @@ async fn signup(
         "signed up"
     );
     let token = app.issue_token(&user)?;
-    let mut body = serde_json::json!({
-        "success": true,
-        "message": "Account created. You are logged in.",
-        "user": UserView::new(&user, Some(&token)),
-    });
-    if let Some(Organization { id, name }) = organization {
-        body["organization"] = serde_json::json!({"organization_id": id.0, "name": name});
-    }
-    Ok(json(StatusCode::CREATED, &body))
+    Ok(Reply::created(SignedUp {
+        success: Succeeded,
+        message: "Account created. You are logged in.",
+        user: UserView::new(user, Some(token)),
+        organization: organization.map(|Organization { id, name }| OrganizationView {
+            organization_id: id.0,
+            name,
+        }),
+    }))
 }
 
-pub async fn login(app: &App, request: Request) -> ApiResult<Response> {
-    let body: LoginBody = json_body(&request)?;
+/// Exchanges email and password for an access token.
+#[utoipa::path(post, path = "/auth/login", tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Logged in", body = LoggedIn),
+        (status = 400, response = error::BadRequest),
+        (status = 401, response = error::InvalidCredentials),
+        (status = 429, response = error::RateLimited),
+    ))]
+pub async fn login(
+    State(app): State<SharedApp>,
+    client: ClientAddr,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> ApiResult<Reply<LoggedIn>> {
     let email = Email::parse(&body.email).map_err(|e| ApiError::invalid(e.0))?;
-    let attempt = LoginAttempt::new(&email, client_addr(&request), &app.limits, app.now());
+    let attempt = LoginAttempt::new(&email, &client.0, &app.limits, app.now());
     attempt.reserve(&*app.store).await?;
     let credentials = app.store.credentials(&email).await?;
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
@@ -173,61 +257,48 @@ pub async fn login(app: &App, request: Request) -> ApiResult<Response> {
     summary::identify(user.id);
     attempt.succeeded(&*app.store).await?;
     let token = app.issue_token(&user)?;
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({
-            "success": true,
-            "message": "Login successful",
-            "user": UserView::new(&user, Some(&token)),
-        }),
-    ))
+    Ok(Reply::ok(LoggedIn {
+        success: Succeeded,
+        message: "Login successful",
+        user: UserView::new(user, Some(token)),
+    }))
 }
 
-pub async fn me(app: &App, request: Request) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request).await?;
+/// The account the access token speaks for.
+#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user", body = Me),
+        (status = 401, response = error::Unauthorized),
+    ))]
+pub async fn me(State(app): State<SharedApp>, caller: Authenticated) -> ApiResult<Reply<Me>> {
     // A token outliving its account (deleted since) is no longer any good.
     let user = app
         .store
-        .user(viewer.user_id)
+        .user(caller.viewer().user_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({"success": true, "user": UserView::new(&user, None)}),
-    ))
-}
-
-/// The bearer token's verified claims, or 401: also for tokens revoked by logout.
-pub(crate) async fn verified_claims(app: &App, request: &Request) -> ApiResult<Claims> {
-    let token = bearer_token(request).ok_or(ApiError::Unauthorized)?;
-    let claims = app.tokens.verify(token).map_err(|error| {
-        tracing::info!(%error, "token refused");
-        ApiError::Unauthorized
-    })?;
-    if app.store.is_token_revoked(&claims.jti).await? {
-        tracing::info!(user_id = claims.user_id, "revoked token refused");
-        return Err(ApiError::Unauthorized);
-    }
-    summary::identify(store::UserId(claims.user_id));
-    Ok(claims)
-}
-
-pub(crate) fn viewer_of(claims: &Claims) -> Viewer {
-    Viewer {
-        user_id: store::UserId(claims.user_id),
-        organization_id: claims.organization_id.map(store::OrganizationId),
-    }
+    Ok(Reply::ok(Me {
+        success: Succeeded,
+        user: UserView::new(user, None),
+    }))
 }
 
 /// Revokes the token the request carries; every later use of it is 401.
-pub async fn logout(app: &App, request: Request) -> ApiResult<Response> {
-    let claims = verified_claims(app, &request).await?;
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "This token no longer works", body = Said),
+        (status = 401, response = error::Unauthorized),
+    ))]
+pub async fn logout(
+    State(app): State<SharedApp>,
+    Authenticated(claims): Authenticated,
+) -> ApiResult<Reply<Said>> {
     // Verification accepts a token a little past its `exp` (clock skew): the record
     // must outlive that, not just `exp`.
     let keep_until = i64::try_from(claims.accepted_until()).unwrap_or(i64::MAX);
     app.store.revoke_token(&claims.jti, keep_until).await?;
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({"success": true, "message": "Logged out. This token no longer works."}),
-    ))
+    Ok(Reply::ok(Said {
+        success: Succeeded,
+        message: "Logged out. This token no longer works.",
+    }))
 }

@@ -6,6 +6,23 @@ use std::time::Duration;
 use claims::{TokenKeys, TokenSettings};
 use secrecy::SecretString;
 
+/// The environment variables the functions read, named once: `Config::from_vars`
+/// reads them and local-dev's flags take the same names.
+pub mod vars {
+    /// ARN (or name) of the Secrets Manager secret holding the token signing key.
+    pub const JWT_SECRET_ARN: &str = "MEM0_JWT_SECRET_ARN";
+    /// The token signing key itself (local runs); at least 32 bytes.
+    pub const JWT_SECRET: &str = "MEM0_JWT_SECRET";
+    pub const TABLE: &str = "MEM0_TABLE";
+    pub const DYNAMODB_ENDPOINT: &str = "DYNAMODB_ENDPOINT";
+    pub const TOKEN_TTL_SECONDS: &str = "MEM0_TOKEN_TTL_SECONDS";
+    pub const SIGNUPS_PER_HOUR: &str = "MEM0_SIGNUPS_PER_HOUR";
+    pub const FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS: &str =
+        "MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS";
+    pub const FAILED_LOGINS_PER_ADDRESS: &str = "MEM0_FAILED_LOGINS_PER_ADDRESS";
+    pub const FAILED_LOGINS_PER_ACCOUNT: &str = "MEM0_FAILED_LOGINS_PER_ACCOUNT";
+}
+
 /// Abuse limits, per fixed window (see `throttle` for why these three login budgets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -96,38 +113,38 @@ impl Config {
             u32::try_from(number(name, u64::from(default))?)
                 .map_err(|_| ConfigError::NotANumber(name))
         };
-        let signing_secret = match (var("MEM0_JWT_SECRET_ARN"), var("MEM0_JWT_SECRET")) {
+        let signing_secret = match (var(vars::JWT_SECRET_ARN), var(vars::JWT_SECRET)) {
             (Some(_), Some(_)) => return Err(ConfigError::TwoSecrets),
             (Some(arn), None) => SigningSecret::SecretsManager(arn.trim().to_owned()),
             (None, Some(key)) => SigningSecret::Value(SecretString::from(key)),
-            (None, None) => return Err(ConfigError::Missing("MEM0_JWT_SECRET_ARN")),
+            (None, None) => return Err(ConfigError::Missing(vars::JWT_SECRET_ARN)),
         };
         let config = Self {
             signing_secret,
             token_settings: TokenSettings {
                 lifetime: Duration::from_secs(number(
-                    "MEM0_TOKEN_TTL_SECONDS",
+                    vars::TOKEN_TTL_SECONDS,
                     claims::DEFAULT_LIFETIME.as_secs(),
                 )?),
                 ..TokenSettings::default()
             },
-            table: var("MEM0_TABLE").ok_or(ConfigError::Missing("MEM0_TABLE"))?,
-            dynamodb_endpoint: var("DYNAMODB_ENDPOINT"),
+            table: var(vars::TABLE).ok_or(ConfigError::Missing(vars::TABLE))?,
+            dynamodb_endpoint: var(vars::DYNAMODB_ENDPOINT),
             limits: Limits {
                 signups_per_client_per_hour: limit(
-                    "MEM0_SIGNUPS_PER_HOUR",
+                    vars::SIGNUPS_PER_HOUR,
                     defaults.signups_per_client_per_hour,
                 )?,
                 failed_logins_per_account_and_address: limit(
-                    "MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS",
+                    vars::FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS,
                     defaults.failed_logins_per_account_and_address,
                 )?,
                 failed_logins_per_address: limit(
-                    "MEM0_FAILED_LOGINS_PER_ADDRESS",
+                    vars::FAILED_LOGINS_PER_ADDRESS,
                     defaults.failed_logins_per_address,
                 )?,
                 failed_logins_per_account: limit(
-                    "MEM0_FAILED_LOGINS_PER_ACCOUNT",
+                    vars::FAILED_LOGINS_PER_ACCOUNT,
                     defaults.failed_logins_per_account,
                 )?,
             },

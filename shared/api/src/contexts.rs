@@ -1,22 +1,24 @@
 //! `/contexts/**`: a user's contexts and the memories in them.
 
+use axum::extract::{FromRequestParts, State};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::StatusCode;
+use http::request::Parts;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::search::{self, Query};
 use store::{
-    Candidates, Context, ContextName, Memory, MemoryId, NewContext, NewMemory, Viewer, Visibility,
+    Candidates, Context, ContextName, Memory, MemoryId, NewContext, NewMemory, Visibility,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::Semaphore;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::App;
-use crate::error::{ApiError, ApiResult};
-use crate::request::{Request, json_body, query_param};
-use crate::response::{Response, json};
+use crate::error::{self, ApiError, ApiResult};
+use crate::extract::{Authenticated, JsonBody, PathParams, query_param};
+use crate::reply::{Done, Reply, Succeeded};
+use crate::{App, SharedApp};
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_DESCRIPTION_CHARS: usize = 1_000;
@@ -42,49 +44,61 @@ pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
 const CONCURRENT_RANKINGS: usize = 4;
 static RANKINGS: Semaphore = Semaphore::const_new(CONCURRENT_RANKINGS);
 
-#[derive(Deserialize)]
-struct CreateContext {
+#[derive(Deserialize, ToSchema)]
+pub struct CreateContext {
+    /// 1-64 characters of `A-Z a-z 0-9 . _ -`; unique among the caller's contexts.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$", example = "my-project")]
     name: String,
+    /// At most 1,000 characters.
+    #[schema(max_length = 1000)]
     description: Option<String>,
+    /// `private` (the default) or `organization`.
+    #[schema(example = "private")]
     visibility: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct AddMemory {
+#[derive(Deserialize, ToSchema)]
+pub struct AddMemory {
+    /// 1-16,000 characters; no control characters but line breaks and tabs.
+    #[schema(max_length = 16000)]
     text: String,
+    /// At most 20 tags of 1-64 characters; duplicates are dropped.
     tags: Option<Vec<String>>,
 }
 
-#[derive(Serialize)]
-struct ContextView<'a> {
-    name: &'a str,
-    description: &'a str,
+#[derive(Serialize, ToSchema)]
+pub struct ContextView {
+    name: String,
+    description: String,
+    #[schema(value_type = String, example = "private")]
     visibility: Visibility,
     created_at: String,
     memory_count: u64,
 }
 
-impl<'a> From<&'a Context> for ContextView<'a> {
-    fn from(context: &'a Context) -> Self {
+impl From<Context> for ContextView {
+    fn from(context: Context) -> Self {
         Self {
-            name: context.name.as_str(),
-            description: &context.description,
-            visibility: context.visibility,
+            name: context.name.as_str().to_owned(),
             created_at: rfc3339(context.created_at),
+            description: context.description,
+            visibility: context.visibility,
             memory_count: context.memory_count,
         }
     }
 }
 
-#[derive(Serialize)]
-struct MemoryView<'a> {
+/// A memory as replies show it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Memory)]
+pub struct MemoryJson<'a> {
     id: &'a str,
     text: &'a str,
     tags: &'a [String],
     created_at: String,
 }
 
-impl<'a> From<&'a Memory> for MemoryView<'a> {
+impl<'a> From<&'a Memory> for MemoryJson<'a> {
     fn from(memory: &'a Memory) -> Self {
         Self {
             id: memory.id.as_str(),
@@ -95,23 +109,101 @@ impl<'a> From<&'a Memory> for MemoryView<'a> {
     }
 }
 
+/// A memory in a reply; it serialises as [`MemoryJson`], which `json_bytes` also
+/// measures, without copying the text.
+pub struct MemoryView(Memory);
+
+impl Serialize for MemoryView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        MemoryJson::from(&self.0).serialize(serializer)
+    }
+}
+
+/// The caller's contexts and those shared with their organization.
+#[derive(Serialize, ToSchema)]
+pub struct ContextList {
+    success: Succeeded,
+    contexts: Vec<ContextView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OneContext {
+    success: Succeeded,
+    context: ContextView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OneMemory {
+    success: Succeeded,
+    #[schema(value_type = MemoryJson)]
+    memory: MemoryView,
+}
+
+/// A page of memories, newest first or best match first.
+#[derive(Serialize, ToSchema)]
+pub struct MemoryPage {
+    success: Succeeded,
+    #[schema(value_type = Vec<MemoryJson>)]
+    memories: Vec<MemoryView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+/// `{name}` in a context's routes.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ContextPath {
+    /// The context's name.
+    name: String,
+}
+
+/// `{name}` and `{id}` in a memory's route.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MemoryPath {
+    /// The context's name.
+    name: String,
+    /// The memory's id.
+    id: String,
+}
+
 fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
-pub async fn list(app: &App, request: Request) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request).await?;
-    let contexts = app.store.list_contexts(&viewer).await?;
-    let views: Vec<ContextView> = contexts.iter().map(ContextView::from).collect();
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({"success": true, "contexts": views}),
-    ))
+/// The caller's contexts, and those shared with their organization.
+#[utoipa::path(get, path = "/contexts", tag = "contexts", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The contexts", body = ContextList),
+        (status = 401, response = error::Unauthorized),
+    ))]
+pub async fn list(
+    State(app): State<SharedApp>,
+    caller: Authenticated,
+) -> ApiResult<Reply<ContextList>> {
+    let contexts = app.store.list_contexts(&caller.viewer()).await?;
+    Ok(Reply::ok(ContextList {
+        success: Succeeded,
+        contexts: contexts.into_iter().map(ContextView::from).collect(),
+    }))
 }
 
-pub async fn create(app: &App, request: Request) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request).await?;
-    let body: CreateContext = json_body(&request)?;
+/// Creates a context.
+#[utoipa::path(post, path = "/contexts", tag = "contexts", security(("bearer" = [])),
+    request_body = CreateContext,
+    responses(
+        (status = 201, description = "The new context", body = OneContext),
+        (status = 400, response = error::BadRequest),
+        (status = 401, response = error::Unauthorized),
+        (status = 403, response = error::Forbidden),
+        (status = 409, response = error::Conflict),
+    ))]
+pub async fn create(
+    State(app): State<SharedApp>,
+    caller: Authenticated,
+    JsonBody(body): JsonBody<CreateContext>,
+) -> ApiResult<Reply<OneContext>> {
+    let viewer = caller.viewer();
     let name = ContextName::parse(&body.name).map_err(|e| ApiError::invalid(e.0))?;
     let description = body.description.unwrap_or_default().trim().to_owned();
     if description.chars().count() > MAX_DESCRIPTION_CHARS {
@@ -139,43 +231,78 @@ pub async fn create(app: &App, request: Request) -> ApiResult<Response> {
             },
         )
         .await?;
-    Ok(json(
-        StatusCode::CREATED,
-        &serde_json::json!({"success": true, "context": ContextView::from(&context)}),
-    ))
+    Ok(Reply::created(OneContext {
+        success: Succeeded,
+        context: context.into(),
+    }))
 }
 
-pub async fn get(app: &App, request: Request, name: &str) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request).await?;
-    let context = find(app, &viewer, name).await?;
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({"success": true, "context": ContextView::from(&context)}),
-    ))
+/// One context.
+#[utoipa::path(get, path = "/contexts/{name}", tag = "contexts", security(("bearer" = [])),
+    params(ContextPath),
+    responses(
+        (status = 200, description = "The context", body = OneContext),
+        (status = 401, response = error::Unauthorized),
+        (status = 404, response = error::NotFound),
+    ))]
+pub async fn get(
+    State(app): State<SharedApp>,
+    caller: Authenticated,
+    PathParams(path): PathParams<ContextPath>,
+) -> ApiResult<Reply<OneContext>> {
+    let context = find(&app, &caller, &path.name).await?;
+    Ok(Reply::ok(OneContext {
+        success: Succeeded,
+        context: context.into(),
+    }))
 }
 
-pub async fn delete(app: &App, request: Request, name: &str) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request).await?;
-    let context = find(app, &viewer, name).await?;
-    if context.owner_id != viewer.user_id {
+/// Deletes a context and every memory in it.
+#[utoipa::path(delete, path = "/contexts/{name}", tag = "contexts", security(("bearer" = [])),
+    params(ContextPath),
+    responses(
+        (status = 200, description = "Deleted", body = Done),
+        (status = 401, response = error::Unauthorized),
+        (status = 403, response = error::Forbidden),
+        (status = 404, response = error::NotFound),
+    ))]
+pub async fn delete(
+    State(app): State<SharedApp>,
+    caller: Authenticated,
+    PathParams(path): PathParams<ContextPath>,
+) -> ApiResult<Reply<Done>> {
+    let context = find(&app, &caller, &path.name).await?;
+    if context.owner_id != caller.viewer().user_id {
         return Err(ApiError::Forbidden(
             "Only the owner can delete a shared context.".into(),
         ));
     }
     app.store.delete_context(&context).await?;
-    Ok(json(StatusCode::OK, &serde_json::json!({"success": true})))
+    Ok(Reply::ok(Done { success: Succeeded }))
 }
 
-pub async fn add_memory(app: &App, request: Request, name: &str) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request).await?;
-    let body: AddMemory = json_body(&request)?;
+/// Stores a memory in the context.
+#[utoipa::path(post, path = "/contexts/{name}/memories", tag = "memories",
+    security(("bearer" = [])), params(ContextPath), request_body = AddMemory,
+    responses(
+        (status = 201, description = "The stored memory", body = OneMemory),
+        (status = 400, response = error::BadRequest),
+        (status = 401, response = error::Unauthorized),
+        (status = 404, response = error::NotFound),
+    ))]
+pub async fn add_memory(
+    State(app): State<SharedApp>,
+    caller: Authenticated,
+    PathParams(path): PathParams<ContextPath>,
+    JsonBody(body): JsonBody<AddMemory>,
+) -> ApiResult<Reply<OneMemory>> {
     let memory = parse_memory(body)?;
-    let context = find(app, &viewer, name).await?;
+    let context = find(&app, &caller, &path.name).await?;
     let memory = app.store.put_memory(&context, memory).await?;
-    Ok(json(
-        StatusCode::CREATED,
-        &serde_json::json!({"success": true, "memory": MemoryView::from(&memory)}),
-    ))
+    Ok(Reply::created(OneMemory {
+        success: Succeeded,
+        memory: MemoryView(memory),
+    }))
 }
 
 fn parse_memory(body: AddMemory) -> ApiResult<NewMemory> {
@@ -236,7 +363,7 @@ enum Position {
 /// it was handed out for, so that an edited cursor, or one from another query or context,
 /// is refused rather than followed.
 #[derive(Debug, PartialEq, Eq)]
-struct Cursor {
+pub struct Cursor {
     position: Position,
     binding: [u8; BINDING_BYTES],
 }
@@ -338,7 +465,7 @@ fn json_bytes(memory: &Memory) -> usize {
     }
     let mut count = Count(0);
     // Writing to a counter cannot fail; were it to, the memory counts as too large.
-    match serde_json::to_writer(&mut count, &MemoryView::from(memory)) {
+    match serde_json::to_writer(&mut count, &MemoryJson::from(memory)) {
         Ok(()) => count.0,
         Err(_) => usize::MAX,
     }
@@ -360,32 +487,66 @@ fn within_page_bytes(memories: impl IntoIterator<Item = Memory>) -> (Vec<Memory>
     (page, false)
 }
 
-pub async fn list_memories(app: &App, request: Request, name: &str) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request).await?;
-    let limit = parse_limit(query_param(&request, "limit"))?;
-    let cursor = query_param(&request, "cursor")
-        .filter(|raw| !raw.is_empty())
-        .map(|raw| Cursor::decode(&raw))
-        .transpose()?;
-    let query = query_param(&request, "query")
-        .filter(|query| !query.trim().is_empty())
-        .map(|query| Query::parse(&query).map_err(|error| ApiError::invalid(error.to_string())))
-        .transpose()?;
-    let context = find(app, &viewer, name).await?;
+/// `?limit=&cursor=&query=` of a memory listing, parsed.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Listing {
+    /// Memories per page, 1-100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    limit: usize,
+    /// `next_cursor` of the previous page.
+    #[param(value_type = Option<String>)]
+    cursor: Option<Cursor>,
+    /// Words to search for, best match first (at most 512 characters, 32 words).
+    #[param(value_type = Option<String>, max_length = 512)]
+    query: Option<Query>,
+}
 
-    let (memories, next) = match query {
-        None => list_page(app, &context, limit, cursor).await?,
-        Some(query) => search_page(app, &context, query, limit, cursor).await?,
+impl<S: Sync> FromRequestParts<S> for Listing {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> ApiResult<Self> {
+        Ok(Self {
+            limit: parse_limit(query_param(parts, "limit"))?,
+            cursor: query_param(parts, "cursor")
+                .filter(|raw| !raw.is_empty())
+                .map(|raw| Cursor::decode(&raw))
+                .transpose()?,
+            query: query_param(parts, "query")
+                .filter(|query| !query.trim().is_empty())
+                .map(|query| {
+                    Query::parse(&query).map_err(|error| ApiError::invalid(error.to_string()))
+                })
+                .transpose()?,
+        })
+    }
+}
+
+/// The context's memories, newest first, or best match first for a `query`.
+#[utoipa::path(get, path = "/contexts/{name}/memories", tag = "memories",
+    security(("bearer" = [])), params(ContextPath, Listing),
+    responses(
+        (status = 200, description = "A page of memories", body = MemoryPage),
+        (status = 400, response = error::BadRequest),
+        (status = 401, response = error::Unauthorized),
+        (status = 404, response = error::NotFound),
+    ))]
+pub async fn list_memories(
+    State(app): State<SharedApp>,
+    caller: Authenticated,
+    PathParams(path): PathParams<ContextPath>,
+    listing: Listing,
+) -> ApiResult<Reply<MemoryPage>> {
+    let context = find(&app, &caller, &path.name).await?;
+    let (memories, next) = match listing.query {
+        None => list_page(&app, &context, listing.limit, listing.cursor).await?,
+        Some(query) => search_page(&app, &context, query, listing.limit, listing.cursor).await?,
     };
-    let views: Vec<MemoryView> = memories.iter().map(MemoryView::from).collect();
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({
-            "success": true,
-            "memories": views,
-            "next_cursor": next,
-        }),
-    ))
+    Ok(Reply::ok(MemoryPage {
+        success: Succeeded,
+        memories: memories.into_iter().map(MemoryView).collect(),
+        next_cursor: next,
+    }))
 }
 
 /// Newest first; the page ends early when its memories fill `PAGE_BYTES`.
@@ -471,24 +632,30 @@ async fn search_page(
     Ok((memories, next))
 }
 
+/// Deletes one memory.
+#[utoipa::path(delete, path = "/contexts/{name}/memories/{id}", tag = "memories",
+    security(("bearer" = [])), params(MemoryPath),
+    responses(
+        (status = 200, description = "Deleted", body = Done),
+        (status = 401, response = error::Unauthorized),
+        (status = 404, response = error::NotFound),
+    ))]
 pub async fn delete_memory(
-    app: &App,
-    request: Request,
-    name: &str,
-    id: &str,
-) -> ApiResult<Response> {
-    let viewer = app.authenticate(&request).await?;
-    let context = find(app, &viewer, name).await?;
-    let id = MemoryId::parse(id).map_err(|_| ApiError::NotFound)?;
+    State(app): State<SharedApp>,
+    caller: Authenticated,
+    PathParams(path): PathParams<MemoryPath>,
+) -> ApiResult<Reply<Done>> {
+    let context = find(&app, &caller, &path.name).await?;
+    let id = MemoryId::parse(&path.id).map_err(|_| ApiError::NotFound)?;
     app.store.delete_memory(&context, &id).await?;
-    Ok(json(StatusCode::OK, &serde_json::json!({"success": true})))
+    Ok(Reply::ok(Done { success: Succeeded }))
 }
 
-/// The context `name` as `viewer` sees it; a name that cannot exist is simply not found.
-async fn find(app: &App, viewer: &Viewer, name: &str) -> ApiResult<Context> {
+/// The context `name` as the caller sees it; a name that cannot exist is simply not found.
+async fn find(app: &App, caller: &Authenticated, name: &str) -> ApiResult<Context> {
     let name = ContextName::parse(name).map_err(|_| ApiError::NotFound)?;
     app.store
-        .find_context(viewer, &name)
+        .find_context(&caller.viewer(), &name)
         .await?
         .ok_or(ApiError::NotFound)
 }
@@ -496,6 +663,7 @@ async fn find(app: &App, viewer: &Viewer, name: &str) -> ApiResult<Context> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use store::Viewer;
 
     fn context(owner: u64) -> Context {
         let viewer = Viewer {

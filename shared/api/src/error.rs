@@ -1,9 +1,12 @@
 //! One error type for every handler; one place that turns it into status + JSON.
 
+use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
+use serde::Serialize;
 use store::StoreError;
+use utoipa::{ToResponse, ToSchema};
 
-use crate::response::{Response, json};
+use crate::reply::json;
 
 /// What a 503 for a full hashing queue asks the client to wait.
 const BUSY_RETRY_AFTER_SECONDS: u64 = 2;
@@ -22,8 +25,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("not found")]
     NotFound,
+    /// The route exists, with these methods only.
     #[error("method not allowed")]
-    MethodNotAllowed(&'static [Method]),
+    MethodNotAllowed(Vec<Method>),
     #[error("{0}")]
     Conflict(String),
     #[error("email already has an account")]
@@ -101,13 +105,28 @@ impl ApiError {
             Self::Internal => "Something went wrong on our side. Please try again.".into(),
         }
     }
+}
 
-    pub fn into_response(self) -> Response {
+/// Every error body: `{"success": false, "error": "<code>", "message": "<sentence>"}`.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Always `false`.
+    pub success: bool,
+    /// What went wrong, for programs: `invalid_request`, `unauthorized`, `not_found`, ...
+    pub error: &'static str,
+    /// What went wrong, for people; never internal detail.
+    pub message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let mut response = json(
-            status,
-            &serde_json::json!({"success": false, "error": code, "message": self.message()}),
-        );
+        let body = ErrorBody {
+            success: false,
+            error: code,
+            message: self.message(),
+        };
+        let mut response = json(status, &body);
         let headers = response.headers_mut();
         match &self {
             Self::Unauthorized => {
@@ -157,3 +176,42 @@ impl From<StoreError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The error answers routes document, each an [`ErrorBody`] (`crate::openapi`).
+macro_rules! documented_errors {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(ToResponse)]
+            #[response(content_type = "application/json")]
+            #[allow(dead_code)]
+            pub struct $name(ErrorBody);
+        )*
+
+        /// Each documented error answer with its component name.
+        pub fn documented() -> Vec<(&'static str, utoipa::openapi::RefOr<utoipa::openapi::Response>)> {
+            vec![$($name::response()),*]
+        }
+    };
+}
+
+documented_errors! {
+    /// The body or a parameter is invalid (`invalid_request`, or `weak_password` at signup).
+    BadRequest,
+    /// Missing, invalid, expired or revoked access token (`unauthorized`).
+    Unauthorized,
+    /// Wrong email or password (`invalid_credentials`), the same whichever it was.
+    InvalidCredentials,
+    /// Authenticated but not allowed (`forbidden`).
+    Forbidden,
+    /// No such context or memory for this caller (`not_found`).
+    NotFound,
+    /// A context with this name exists (`conflict`), or the email has an account (`email_taken`).
+    Conflict,
+    /// The body is larger than 1 MiB (`payload_too_large`).
+    PayloadTooLarge,
+    /// Too many attempts (`rate_limited`); `Retry-After` says when to try again.
+    RateLimited,
+    /// The store is unavailable or the server busy (`unavailable`); try again shortly.
+    Unavailable,
+}

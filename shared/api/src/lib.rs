@@ -1,40 +1,41 @@
-//! The handlers every Lambda and local-dev run, as plain async functions over
-//! `http::Request<Bytes>`: parse -> authorize -> do -> respond.
+//! The handlers every Lambda and local-dev run. Each function's routes are one axum
+//! `Router` (`routes.rs`): a handler reads like the request's story, parse -> authorize
+//! -> do -> respond, with the parsing done by the extractors in `extract.rs`.
 
 mod auth;
 pub mod config;
 mod contexts;
 pub mod error;
-#[cfg(feature = "lambda")]
-pub mod lambda;
+mod extract;
+pub mod openapi;
 mod password;
-pub mod request;
-pub mod response;
-mod routes;
-#[cfg(feature = "lambda")]
-mod secrets;
+mod reply;
+pub mod routes;
 mod summary;
 mod throttle;
 
 use std::sync::Arc;
 
 use claims::{Subject, TokenKeys};
-use store::{Store, User, Viewer};
+use store::{Store, User};
 use time::OffsetDateTime;
 
 pub use config::{Config, Limits, SigningSecret};
 pub use error::{ApiError, ApiResult};
-pub use request::{ClientAddr, MAX_BODY_BYTES, Request};
-pub use response::Response;
-pub use routes::{All, Contexts, Login, RouteGroup, Signup, handle, route_template};
+pub use extract::{ClientAddr, MAX_BODY_BYTES};
+pub use routes::router;
 pub use summary::RequestSummary;
 
-/// Everything a handler needs, built once per process (per Lambda cold start).
+/// Everything a handler needs, built once per process (per Lambda cold start) and
+/// shared by every request as the router's state.
 pub struct App {
     store: Arc<dyn Store>,
     tokens: TokenKeys,
     limits: Limits,
 }
+
+/// The router's state.
+pub type SharedApp = Arc<App>;
 
 impl App {
     pub fn new(store: Arc<dyn Store>, tokens: TokenKeys, limits: Limits) -> Self {
@@ -47,13 +48,6 @@ impl App {
 
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
-    }
-
-    /// Who the request's bearer token speaks for, or 401.
-    async fn authenticate(&self, request: &Request) -> ApiResult<Viewer> {
-        auth::verified_claims(self, request)
-            .await
-            .map(|claims| auth::viewer_of(&claims))
     }
 
     fn issue_token(&self, user: &User) -> ApiResult<String> {

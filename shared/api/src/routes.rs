@@ -1,204 +1,113 @@
-//! Which handler answers which path. Each Lambda serves one route group; local-dev
-//! serves `All`. Groups are types, not values, so a Lambda binary links only its own
-//! handlers (the signup function alone carries the password-strength dictionaries).
+//! Which handler answers which route: each function's routes, declared once.
+//!
+//! A route's path and method are written in its handler's `#[utoipa::path]`, which both
+//! the router and the OpenAPI document read, so the two cannot disagree. Each Lambda
+//! builds only its own group (the signup function alone links the password-strength
+//! dictionaries); local-dev merges them all.
 
-use std::future::Future;
+use std::collections::HashMap;
+use std::sync::Arc;
 
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use http::Method;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::{ApiError, ApiResult};
-use crate::request::{MAX_BODY_BYTES, Request};
-use crate::response::Response;
-use crate::{App, auth, contexts, summary};
+use crate::error::ApiError;
+use crate::extract::MAX_BODY_BYTES;
+use crate::{SharedApp, auth, contexts, summary};
 
-/// A set of routes a process answers; anything else is 404.
-pub trait RouteGroup: Copy + Send + Sync + 'static {
-    /// Answers `request`, whose path split at `/` is `path`.
-    fn route<'a>(
-        self,
-        app: &'a App,
-        request: Request,
-        path: &'a [&'a str],
-    ) -> impl Future<Output = ApiResult<Response>> + Send + 'a;
+/// A function's routes with their documentation, before they get their state.
+pub type Routes = OpenApiRouter<SharedApp>;
+
+/// The `signup` function: `POST /auth/signup/individual`, `POST /auth/signup/organization`.
+pub fn signup() -> Routes {
+    OpenApiRouter::new()
+        .routes(routes!(auth::signup_individual))
+        .routes(routes!(auth::signup_organization))
 }
 
-/// `POST /auth/signup/individual`, `POST /auth/signup/organization`
-#[derive(Debug, Clone, Copy)]
-pub struct Signup;
-/// `POST /auth/login`, `GET /auth/me`, `POST /auth/logout`
-#[derive(Debug, Clone, Copy)]
-pub struct Login;
-/// `/contexts/**`
-#[derive(Debug, Clone, Copy)]
-pub struct Contexts;
-/// Every route, as local-dev serves them.
-#[derive(Debug, Clone, Copy)]
-pub struct All;
-
-/// Answers one request. Every outcome, errors included, is a response: the error enum
-/// decides status and body, so no path can leak internal text.
-pub async fn handle(app: &App, routes: impl RouteGroup, request: Request) -> Response {
-    let raw = request.uri().path();
-    let owned: Vec<String> = raw
-        .strip_suffix('/')
-        .unwrap_or(raw)
-        .split('/')
-        .skip(1)
-        .map(str::to_owned)
-        .collect();
-    let path: Vec<&str> = owned.iter().map(String::as_str).collect();
-    summary::summarize(route_template(&path), async {
-        if request.body().len() > MAX_BODY_BYTES {
-            return ApiError::PayloadTooLarge.into_response();
-        }
-        routes
-            .route(app, request, &path)
-            .await
-            .unwrap_or_else(ApiError::into_response)
-    })
-    .await
+/// The `login` function: `POST /auth/login`, `GET /auth/me`, `POST /auth/logout`.
+pub fn login() -> Routes {
+    OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::logout))
 }
 
-/// The contract's name for the route at `path` (split at `/`), for logs and metrics:
-/// `/contexts/{name}` rather than the name someone chose.
-pub fn route_template(path: &[&str]) -> &'static str {
-    match path {
-        ["auth", "signup", "individual"] => "/auth/signup/individual",
-        ["auth", "signup", "organization"] => "/auth/signup/organization",
-        ["auth", "login"] => "/auth/login",
-        ["auth", "me"] => "/auth/me",
-        ["auth", "logout"] => "/auth/logout",
-        ["contexts"] => "/contexts",
-        ["contexts", _] => "/contexts/{name}",
-        ["contexts", _, "memories"] => "/contexts/{name}/memories",
-        ["contexts", _, "memories", _] => "/contexts/{name}/memories/{id}",
-        _ => "unknown",
-    }
+/// The `contexts` function: `/contexts/**`.
+pub fn contexts() -> Routes {
+    OpenApiRouter::new()
+        .routes(routes!(contexts::list, contexts::create))
+        .routes(routes!(contexts::get, contexts::delete))
+        .routes(routes!(contexts::list_memories, contexts::add_memory))
+        .routes(routes!(contexts::delete_memory))
 }
 
-const GET: &[Method] = &[Method::GET];
-const POST: &[Method] = &[Method::POST];
-const GET_POST: &[Method] = &[Method::GET, Method::POST];
-const GET_DELETE: &[Method] = &[Method::GET, Method::DELETE];
-const DELETE: &[Method] = &[Method::DELETE];
-
-fn allowed(request: &Request, methods: &'static [Method]) -> ApiResult<()> {
-    if methods.contains(request.method()) {
-        Ok(())
-    } else {
-        Err(ApiError::MethodNotAllowed(methods))
-    }
+/// Every route, as local-dev serves them and the OpenAPI document describes them.
+pub fn all() -> Routes {
+    signup().merge(login()).merge(contexts())
 }
 
-impl RouteGroup for Signup {
-    async fn route(self, app: &App, request: Request, path: &[&str]) -> ApiResult<Response> {
-        match path {
-            ["auth", "signup", "individual"] => {
-                allowed(&request, POST)?;
-                auth::signup_individual(app, request).await
-            }
-            ["auth", "signup", "organization"] => {
-                allowed(&request, POST)?;
-                auth::signup_organization(app, request).await
-            }
-            _ => Err(ApiError::NotFound),
-        }
-    }
+/// `routes` ready to serve with `app`: a wrong method is the contract's JSON 405 with
+/// `Allow`, an unknown path its JSON 404, a body over 1 MiB its 413, and every answer
+/// carries its [`crate::RequestSummary`] for the front door's log line.
+pub fn router(app: SharedApp, routes: Routes) -> Router {
+    let (router, document) = routes.split_for_parts();
+    let allowed = Arc::new(allowed_methods(&document));
+    router
+        .method_not_allowed_fallback(move |path: MatchedPath| {
+            let methods = allowed.get(path.as_str()).cloned().unwrap_or_default();
+            std::future::ready(ApiError::MethodNotAllowed(methods))
+        })
+        .fallback(|| std::future::ready(ApiError::NotFound))
+        .layer(middleware::from_fn(summary::summarize))
+        .layer(middleware::from_fn(refuse_large_bodies))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(app)
 }
 
-impl RouteGroup for Login {
-    async fn route(self, app: &App, request: Request, path: &[&str]) -> ApiResult<Response> {
-        match path {
-            ["auth", "login"] => {
-                allowed(&request, POST)?;
-                auth::login(app, request).await
-            }
-            ["auth", "me"] => {
-                allowed(&request, GET)?;
-                auth::me(app, request).await
-            }
-            ["auth", "logout"] => {
-                allowed(&request, POST)?;
-                auth::logout(app, request).await
-            }
-            _ => Err(ApiError::NotFound),
-        }
-    }
+/// Each documented path's methods, in the order a client reads them in `Allow`.
+fn allowed_methods(document: &OpenApi) -> HashMap<String, Vec<Method>> {
+    const ORDER: [Method; 5] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    ];
+    document
+        .paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let declared = [
+                item.get.is_some(),
+                item.post.is_some(),
+                item.put.is_some(),
+                item.patch.is_some(),
+                item.delete.is_some(),
+            ];
+            let methods = ORDER
+                .into_iter()
+                .zip(declared)
+                .filter_map(|(method, declared)| declared.then_some(method))
+                .collect();
+            (path.clone(), methods)
+        })
+        .collect()
 }
 
-impl RouteGroup for Contexts {
-    async fn route(self, app: &App, request: Request, path: &[&str]) -> ApiResult<Response> {
-        let is_get = request.method() == Method::GET;
-        match path {
-            ["contexts"] => {
-                allowed(&request, GET_POST)?;
-                if is_get {
-                    contexts::list(app, request).await
-                } else {
-                    contexts::create(app, request).await
-                }
-            }
-            ["contexts", name] => {
-                allowed(&request, GET_DELETE)?;
-                if is_get {
-                    contexts::get(app, request, name).await
-                } else {
-                    contexts::delete(app, request, name).await
-                }
-            }
-            ["contexts", name, "memories"] => {
-                allowed(&request, GET_POST)?;
-                if is_get {
-                    contexts::list_memories(app, request, name).await
-                } else {
-                    contexts::add_memory(app, request, name).await
-                }
-            }
-            ["contexts", name, "memories", id] => {
-                allowed(&request, DELETE)?;
-                contexts::delete_memory(app, request, name, id).await
-            }
-            _ => Err(ApiError::NotFound),
-        }
-    }
-}
-
-impl RouteGroup for All {
-    async fn route(self, app: &App, request: Request, path: &[&str]) -> ApiResult<Response> {
-        match path {
-            ["auth", "signup", ..] => Signup.route(app, request, path).await,
-            ["auth", ..] => Login.route(app, request, path).await,
-            ["contexts", ..] => Contexts.route(app, request, path).await,
-            _ => Err(ApiError::NotFound),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::route_template;
-
-    #[test]
-    fn logs_name_routes_by_template_not_by_the_names_in_the_path() {
-        let cases = [
-            ("/auth/signup/individual", "/auth/signup/individual"),
-            ("/auth/signup/organization", "/auth/signup/organization"),
-            ("/auth/login", "/auth/login"),
-            ("/auth/me", "/auth/me"),
-            ("/auth/logout", "/auth/logout"),
-            ("/contexts", "/contexts"),
-            ("/contexts/my-project", "/contexts/{name}"),
-            ("/contexts/my-project/memories", "/contexts/{name}/memories"),
-            (
-                "/contexts/my-project/memories/01J0",
-                "/contexts/{name}/memories/{id}",
-            ),
-            ("/contexts/my-project/other", "unknown"),
-            ("/wp-admin", "unknown"),
-        ];
-        for (path, template) in cases {
-            let parts: Vec<&str> = path.split('/').skip(1).collect();
-            assert_eq!(route_template(&parts), template, "{path}");
-        }
+/// The whole body is read (Lambda has it in memory anyway) and refused above 1 MiB
+/// before any handler, authentication included, spends work on it.
+async fn refuse_large_bodies(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, bytes.into())).await,
+        Err(_) => ApiError::PayloadTooLarge.into_response(),
     }
 }

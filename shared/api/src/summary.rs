@@ -3,20 +3,28 @@
 //! and the store request units it consumed. Never a body, a token or a password.
 
 use std::cell::Cell;
-use std::future::Future;
 
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
 use store::{Usage, UserId};
 
-use crate::response::Response;
-
-/// Attached to every response `handle` returns, for the front door to log.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Attached to every response the router gives, for the front door to log.
+#[derive(Debug, Clone)]
 pub struct RequestSummary {
-    pub route: &'static str,
+    /// The route's template (`/contexts/{name}`), or `None` for an unknown path.
+    pub route: Option<MatchedPath>,
     /// The account the request acted for, once known (a verified token, a
     /// successful login or signup).
     pub user_id: Option<u64>,
     pub usage: Usage,
+}
+
+impl RequestSummary {
+    /// The route's template, `unknown` for a path no route matched.
+    pub fn route(&self) -> &str {
+        self.route.as_ref().map_or("unknown", MatchedPath::as_str)
+    }
 }
 
 tokio::task_local! {
@@ -29,14 +37,12 @@ pub(crate) fn identify(user: UserId) {
     let _ = CALLER.try_with(|caller| caller.set(Some(user.0)));
 }
 
-/// Runs the handler for `route` and attaches its [`RequestSummary`] to the response.
-pub(crate) async fn summarize(
-    route: &'static str,
-    work: impl Future<Output = Response>,
-) -> Response {
+/// Runs the rest of the request and attaches its [`RequestSummary`] to the response.
+pub(crate) async fn summarize(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let ((mut response, user_id), usage) =
         store::usage::measure(CALLER.scope(Cell::new(None), async {
-            let response = work.await;
+            let response = next.run(request).await;
             (response, CALLER.with(Cell::get))
         }))
         .await;

@@ -1,6 +1,8 @@
 //! When the store fails, every route answers 503 `unavailable` and the cause stays in
 //! the logs. A store that always fails stands in for an unreachable DynamoDB.
 
+mod support;
+
 use std::sync::Arc;
 
 use api::{App, Limits};
@@ -80,10 +82,14 @@ impl Store for UnreachableStore {
 
 const SECRET: &str = "outage-test-secret-outage-test-secret";
 
-fn app() -> App {
+fn app() -> Arc<App> {
     let tokens = claims::TokenKeys::new(&SECRET.to_owned().into(), Default::default())
         .expect("valid secret");
-    App::new(Arc::new(UnreachableStore), tokens, Limits::default())
+    Arc::new(App::new(
+        Arc::new(UnreachableStore),
+        tokens,
+        Limits::default(),
+    ))
 }
 
 fn token() -> String {
@@ -99,7 +105,7 @@ fn token() -> String {
     keys.issue(subject).expect("signed").0
 }
 
-fn request(method: &str, path: &str, body: &str) -> api::Request {
+fn request(method: &str, path: &str, body: &str) -> http::Request<Bytes> {
     http::Request::builder()
         .method(method)
         .uri(path)
@@ -133,7 +139,7 @@ async fn every_route_answers_503_without_the_cause_when_the_store_is_down() {
             "",
         ),
     ] {
-        let response = api::handle(&app, api::All, request(method, path, body)).await;
+        let response = support::handle(&app, api::routes::all, request(method, path, body)).await;
         assert_eq!(response.status(), 503, "{method} {path}");
         let body: serde_json::Value = serde_json::from_slice(response.body()).expect("JSON");
         assert_eq!(body["success"], false);
@@ -149,17 +155,17 @@ async fn every_route_answers_503_without_the_cause_when_the_store_is_down() {
 #[tokio::test]
 async fn each_lambda_answers_only_its_own_routes() {
     let app = app();
-    let status = |response: api::Response| response.status().as_u16();
+    let status = |response: support::Response| response.status().as_u16();
     for path in ["/auth/login", "/auth/me", "/contexts"] {
-        let response = api::handle(&app, api::Signup, request("GET", path, "")).await;
+        let response = support::handle(&app, api::routes::signup, request("GET", path, "")).await;
         assert_eq!(status(response), 404, "signup must not answer {path}");
     }
     for path in ["/auth/signup/individual", "/contexts"] {
-        let response = api::handle(&app, api::Login, request("GET", path, "")).await;
+        let response = support::handle(&app, api::routes::login, request("GET", path, "")).await;
         assert_eq!(status(response), 404, "login must not answer {path}");
     }
     for path in ["/auth/signup/individual", "/auth/login", "/auth/me"] {
-        let response = api::handle(&app, api::Contexts, request("GET", path, "")).await;
+        let response = support::handle(&app, api::routes::contexts, request("GET", path, "")).await;
         assert_eq!(status(response), 404, "contexts must not answer {path}");
     }
 }

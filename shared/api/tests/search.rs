@@ -1,6 +1,8 @@
 //! Attacks on search and paging, through `api::handle` over the embedded store: oversized
 //! queries, forged and foreign cursors, control characters in memories.
 
+mod support;
+
 use std::sync::Arc;
 
 use api::{App, Limits};
@@ -13,7 +15,7 @@ use store::embedded::EmbeddedStore;
 const SECRET: &str = "search-test-secret-search-test-secret-0123";
 
 struct Fixture {
-    app: App,
+    app: Arc<App>,
 }
 
 fn keys() -> claims::TokenKeys {
@@ -35,7 +37,7 @@ impl Fixture {
     fn new() -> Self {
         let store = EmbeddedStore::in_memory().expect("store");
         Self {
-            app: App::new(Arc::new(store), keys(), Limits::default()),
+            app: Arc::new(App::new(Arc::new(store), keys(), Limits::default())),
         }
     }
 
@@ -47,7 +49,7 @@ impl Fixture {
             .header("authorization", format!("Bearer {}", token(user)))
             .body(body)
             .expect("request");
-        let response = api::handle(&self.app, api::All, request).await;
+        let response = support::handle(&self.app, api::routes::all, request).await;
         let status = response.status().as_u16();
         let body = serde_json::from_slice(response.body()).expect("JSON answer");
         (status, body)

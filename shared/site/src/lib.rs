@@ -36,6 +36,12 @@ pub const PAGES: [Page; 3] = [
 /// (`/static/app.js`), which is how the pages load their scripts and styles.
 pub const STATIC_PREFIX: &str = "/static";
 
+/// The API's OpenAPI document (`api::openapi`), served beside the pages: live by
+/// local-dev, and by the `pages` function from its committed copy in the static folder.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+/// The committed copy's file in the static folder (a test keeps it current).
+pub const OPENAPI_FILE: &str = "openapi.json";
+
 /// The page served at `path`, if any.
 pub fn page(path: &str) -> Option<Page> {
     PAGES.into_iter().find(|page| page.path == path)

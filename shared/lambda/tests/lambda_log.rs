@@ -5,9 +5,10 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use api::{All, App, Limits};
+use api::{App, Limits};
 use claims::{TokenKeys, TokenSettings};
-use lambda_http::{Body, Context, RequestExt};
+use lambda_http::tower::ServiceExt;
+use lambda_http::{Context, RequestExt};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use store::embedded::EmbeddedStore;
@@ -79,8 +80,18 @@ fn event(
         .with_lambda_context(context)
 }
 
-fn body_json(response: &lambda_http::Response<Body>) -> Value {
-    serde_json::from_slice(response.body().as_ref()).expect("JSON body")
+/// One invocation through the front door every function runs: status and JSON body.
+async fn answer(door: &lambda::FrontDoor, event: lambda_http::Request) -> (u16, Value) {
+    let response = door
+        .clone()
+        .oneshot(event)
+        .await
+        .unwrap_or_else(|never| match never {});
+    let status = response.status().as_u16();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("the body is in memory");
+    (status, serde_json::from_slice(&body).expect("JSON body"))
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -101,6 +112,7 @@ async fn each_request_logs_one_json_line_with_ids_route_status_user_and_units_bu
         TokenKeys::new(&key, TokenSettings::default()).unwrap(),
         Limits::default(),
     );
+    let door = lambda::front_door(api::router(Arc::new(app), api::routes::all()));
 
     let signup = event(
         "POST",
@@ -109,9 +121,9 @@ async fn each_request_logs_one_json_line_with_ids_route_status_user_and_units_bu
         None,
         "req-1",
     );
-    let response = api::lambda::answer(&app, All, signup).await;
-    assert_eq!(response.status(), 201);
-    let user = body_json(&response)["user"].clone();
+    let (status, body) = answer(&door, signup).await;
+    assert_eq!(status, 201);
+    let user = body["user"].clone();
     let token = user["jwt_token"].as_str().unwrap().to_owned();
 
     let create = event(
@@ -121,15 +133,12 @@ async fn each_request_logs_one_json_line_with_ids_route_status_user_and_units_bu
         Some(&token),
         "req-2",
     );
-    assert_eq!(api::lambda::answer(&app, All, create).await.status(), 201);
+    assert_eq!(answer(&door, create).await.0, 201);
     let path = format!("/contexts/{CONTEXT}");
     let get = event("GET", &path, None, Some(&token), "req-3");
-    assert_eq!(api::lambda::answer(&app, All, get).await.status(), 200);
+    assert_eq!(answer(&door, get).await.0, 200);
     let anonymous = event("GET", "/contexts", None, None, "req-4");
-    assert_eq!(
-        api::lambda::answer(&app, All, anonymous).await.status(),
-        401
-    );
+    assert_eq!(answer(&door, anonymous).await.0, 401);
 
     let lines = logs.requests();
     assert_eq!(lines.len(), 4, "one line per request: {}", logs.text());

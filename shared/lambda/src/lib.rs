@@ -1,0 +1,119 @@
+//! The Lambda front door every function uses: configuration -> signing secret ->
+//! store -> router -> `lambda_http::run`, and one structured log line per request.
+
+mod secrets;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use api::{App, ClientAddr, Config, RequestSummary, SigningSecret};
+use axum::Router;
+use axum::response::Response;
+use lambda_http::request::RequestContext;
+use lambda_http::{RequestExt, tower};
+use store::dynamo::{DynamoConfig, DynamoStore};
+use tower::{Layer, Service};
+use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
+
+/// An API function's whole life: read the configuration and the signing secret
+/// (refusing to start without a usable one), connect to DynamoDB, then answer `routes`
+/// until shut down. Logs are JSON when Lambda's `AWS_LAMBDA_LOG_FORMAT` says so.
+pub async fn run(routes: fn() -> api::routes::Routes) -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let app = start().await.inspect_err(|error| {
+        tracing::error!("cannot start: {error}");
+    })?;
+    serve(api::router(Arc::new(app), routes())).await
+}
+
+/// Everything a cold start does before the first request.
+async fn start() -> Result<App, lambda_http::Error> {
+    let config = Config::from_env()?;
+    // One AWS configuration (credentials, region, HTTPS client) for both clients.
+    let aws = store::dynamo::load_aws_config().await;
+    let key = match &config.signing_secret {
+        SigningSecret::Value(key) => key.clone(),
+        SigningSecret::SecretsManager(secret_id) => secrets::fetch(&aws, secret_id).await?,
+    };
+    let tokens = config.token_keys(&key)?;
+    let store = DynamoStore::with_aws_config(
+        &aws,
+        DynamoConfig {
+            table: config.table.clone(),
+            endpoint: config.dynamodb_endpoint.clone(),
+        },
+    );
+    if config.dynamodb_endpoint.is_some() {
+        // A local DynamoDB-compatible server (cargo lambda watch); deployed tables come from infra/.
+        store.ensure_table().await?;
+    }
+    Ok(App::new(Arc::new(store), tokens, config.limits))
+}
+
+/// Serves `router` until the Lambda runtime shuts the process down.
+pub async fn serve(router: Router) -> Result<(), lambda_http::Error> {
+    lambda_http::run(front_door(router)).await
+}
+
+/// `router` as Lambda invokes it: the caller's address from API Gateway's request
+/// context, a trailing slash ignored, and one log line per request.
+pub fn front_door(router: Router) -> FrontDoor {
+    FrontDoor(NormalizePathLayer::trim_trailing_slash().layer(router))
+}
+
+/// See [`front_door`].
+#[derive(Clone)]
+pub struct FrontDoor(NormalizePath<Router>);
+
+impl Service<lambda_http::Request> for FrontDoor {
+    type Response = Response;
+    type Error = Infallible;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Service::<lambda_http::Request>::poll_ready(&mut self.0, context)
+    }
+
+    fn call(&mut self, event: lambda_http::Request) -> Self::Future {
+        let started = Instant::now();
+        let request_id = event
+            .lambda_context_ref()
+            .map(|context| context.request_id.clone());
+        let (gateway_request_id, source_ip) = match event.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => {
+                (context.request_id.clone(), context.http.source_ip.clone())
+            }
+            Some(RequestContext::ApiGatewayV1(context)) => (
+                context.request_id.clone(),
+                context.identity.source_ip.clone(),
+            ),
+            _ => (None, None),
+        };
+        let method = event.method().clone();
+        let mut event = event;
+        event
+            .extensions_mut()
+            .insert(ClientAddr(source_ip.unwrap_or_else(|| "unknown".into())));
+        let answer = self.0.call(event);
+        Box::pin(async move {
+            let response = answer.await?;
+            let summary = response.extensions().get::<RequestSummary>();
+            tracing::info!(
+                request_id,
+                gateway_request_id,
+                %method,
+                route = summary.map_or("unknown", RequestSummary::route),
+                status = response.status().as_u16(),
+                latency_ms = started.elapsed().as_millis() as u64,
+                user_id = summary.and_then(|s| s.user_id),
+                read_units = summary.map_or(0.0, |s| s.usage.read_units),
+                write_units = summary.map_or(0.0, |s| s.usage.write_units),
+                "request"
+            );
+            Ok(response)
+        })
+    }
+}
