@@ -16,10 +16,11 @@ pub struct Probe {
 }
 
 impl Probe {
-    /// The request for the function called `name`; any other name gets `GET /`, whatever
-    /// it answers.
+    /// The request for the function called `name`, or `name@label` (to set two builds of
+    /// one function side by side); any other name gets `GET /`, whatever it answers.
     pub fn for_function(name: &str) -> Self {
-        let (method, path, body, expected_status) = match name {
+        let function = name.split_once('@').map_or(name, |(function, _)| function);
+        let (method, path, body, expected_status) = match function {
             // Refused while parsing, before the signup throttle or the hash.
             "signup" => (
                 "POST",
@@ -118,5 +119,14 @@ mod tests {
         assert_eq!(Probe::for_function("login").expected_status, Some(401));
         assert_eq!(Probe::for_function("contexts").expected_status, Some(401));
         assert_eq!(Probe::for_function("unknown").expected_status, None);
+    }
+
+    #[test]
+    fn a_labelled_name_gets_its_function_s_request() {
+        assert_eq!(
+            Probe::for_function("signup@before"),
+            Probe::for_function("signup")
+        );
+        assert_eq!(Probe::for_function("signup-before").expected_status, None);
     }
 }

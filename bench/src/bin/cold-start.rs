@@ -30,6 +30,7 @@ struct Args {
     timeout: u64,
     /// The binaries, as NAME=PATH. NAME picks the request sent: signup, login, contexts
     /// and pages get one they refuse or serve without their store; any other name GET /.
+    /// NAME@LABEL (signup@before=..., signup@after=...) compares two builds in one run.
     #[arg(required = true, value_name = "NAME=PATH", value_parser = binary_arg)]
     binaries: Vec<Binary>,
 }
