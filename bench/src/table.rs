@@ -23,7 +23,7 @@ pub fn render(baseline: &Row, rows: &[Row]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<16} {:>7} {:>7} {:>6}   {:<30}   {:<30}",
+        "{:<16} {:>7} {:>7} {:>6}   {:<28}   {:<28}",
         "", "size", "zipped", "", "init", "response"
     );
     let _ = writeln!(
