@@ -1,0 +1,11 @@
+//! Cold start and size of Lambda binaries, measured on this machine: each binary is
+//! started against an in-process fake of the Lambda Runtime API and timed from exec to
+//! its first `GET /runtime/invocation/next` (init) and to its first response, beside a
+//! hello-world `lambda_http` binary built with the same profile.
+
+pub mod fake_runtime;
+pub mod measure;
+pub mod probe;
+pub mod size;
+pub mod stats;
+pub mod table;
