@@ -12,9 +12,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use time::OffsetDateTime;
 
 use crate::{
-    AccountType, Budget, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId,
-    MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationId,
-    Reservation, Role, Store, StoreError, StoreResult, User, UserId, Viewer, Visibility, Window,
+    Account, Budget, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId,
+    MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationDetail,
+    OrganizationId, Reservation, Store, StoreError, StoreResult, User, UserId, Viewer, Visibility,
+    Window,
 };
 use file::make_private;
 use rows::{
@@ -188,33 +189,30 @@ impl Store for EmbeddedStore {
         self.write(move |transaction| {
             let created_at = OffsetDateTime::now_utc();
             let stamp = timestamp(created_at)?;
-            let organization = match organization {
-                Some(organization) => {
-                    transaction
+            let organization =
+                match organization {
+                    Some(organization) => {
+                        transaction
                         .execute(
                             "INSERT INTO organizations (name, domain, size, industry, created_at)
                              VALUES (?1, ?2, ?3, ?4, ?5)",
                             params![
                                 organization.name.as_str(),
-                                organization.domain,
-                                organization.size,
-                                organization.industry,
+                                organization.domain.as_ref().map(OrganizationDetail::as_str),
+                                organization.size.as_ref().map(OrganizationDetail::as_str),
+                                organization.industry.as_ref().map(OrganizationDetail::as_str),
                                 stamp
                             ],
                         )
                         .map_err(StoreError::unavailable)?;
-                    Some(Organization {
-                        id: OrganizationId(inserted_id(transaction)?),
-                        name: organization.name.as_str().to_owned(),
-                    })
-                }
-                None => None,
-            };
-            let (account_type, role) = match organization {
-                Some(_) => (AccountType::OrganizationAdmin, Role::Admin),
-                None => (AccountType::Individual, Role::User),
-            };
-            let organization_id = organization.as_ref().map(|organization| organization.id);
+                        Some(Organization {
+                            id: OrganizationId(inserted_id(transaction)?),
+                            name: organization.name.as_str().to_owned(),
+                        })
+                    }
+                    None => None,
+                };
+            let account = Account::for_signup(organization.as_ref().map(|created| created.id));
             let inserted = transaction.execute(
                 "INSERT INTO users (email, name, password_hash, account_type, role,
                                     organization_id, email_verified, created_at)
@@ -223,9 +221,9 @@ impl Store for EmbeddedStore {
                     user.email.as_str(),
                     user.name.as_str(),
                     user.password_hash,
-                    account_type.as_str(),
-                    role.as_str(),
-                    organization_id.map(|id| id.0),
+                    account.account_type.as_str(),
+                    account.role.as_str(),
+                    account.organization_id.map(|id| id.0),
                     stamp
                 ],
             );
@@ -236,16 +234,13 @@ impl Store for EmbeddedStore {
                 Err(e) => return Err(StoreError::unavailable(e)),
                 Ok(_) => {}
             }
-            let user = User {
-                id: UserId(inserted_id(transaction)?),
-                email: user.email,
-                name: user.name.as_str().to_owned(),
-                account_type,
-                role,
-                organization_id,
-                email_verified: false,
+            let user = User::create(
+                UserId(inserted_id(transaction)?),
+                user.email,
+                user.name,
+                account,
                 created_at,
-            };
+            );
             Ok((user, organization))
         })
         .await
@@ -514,12 +509,7 @@ impl Store for EmbeddedStore {
             if counted == 0 {
                 return Err(StoreError::NotFound);
             }
-            let memory = Memory {
-                id: MemoryId::generate(),
-                text: memory.text,
-                tags: memory.tags,
-                created_at: OffsetDateTime::now_utc(),
-            };
+            let memory = Memory::create(memory, OffsetDateTime::now_utc());
             let tags = serde_json::to_string(&memory.tags).map_err(StoreError::unavailable)?;
             transaction
                 .execute(

@@ -1,0 +1,29 @@
+//! The parsed types of mem0 and the rules that belong to them. Raw input is parsed into
+//! these once, at the edge; past the edge a `ContextName` or a `MemoryText` is always
+//! valid. No I/O here: the store and the handlers build on these.
+
+mod context;
+mod memory;
+mod user;
+
+pub use context::{Context, ContextName, Description, NewContext, Visibility};
+pub use memory::{Memory, MemoryId, MemoryPage, MemoryText, NewMemory, Tags};
+pub use user::{
+    Account, AccountType, Credentials, DisplayName, Email, NewOrganization, NewUser, Organization,
+    OrganizationDetail, OrganizationId, Role, User, UserId, Viewer,
+};
+
+/// Why a raw value was refused; the message is safe to show to a client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+fn refuse(message: impl Into<String>) -> ParseError {
+    ParseError(message.into())
+}
+
+/// Whether `text` holds more than `max` characters, without counting past `max + 1`:
+/// the work stays bounded by the limit, not by the input.
+fn longer_than(text: &str, max: usize) -> bool {
+    text.chars().nth(max).is_some()
+}
