@@ -27,3 +27,32 @@ fn refuse(message: impl Into<String>) -> ParseError {
 fn longer_than(text: &str, max: usize) -> bool {
     text.chars().nth(max).is_some()
 }
+
+#[cfg(all(test, feature = "openapi"))]
+mod openapi_tests {
+    use serde_json::{Value, json};
+    use utoipa::PartialSchema;
+
+    use super::*;
+
+    fn schema_values<T: PartialSchema>() -> Value {
+        serde_json::to_value(T::schema()).expect("a schema serialises")["enum"].clone()
+    }
+
+    #[test]
+    fn the_enums_in_replies_are_described_by_the_names_serde_writes() {
+        assert_eq!(
+            schema_values::<AccountType>(),
+            json!([AccountType::Individual, AccountType::OrganizationAdmin])
+        );
+        assert_eq!(schema_values::<Role>(), json!([Role::User, Role::Admin]));
+        assert_eq!(
+            schema_values::<Visibility>(),
+            json!([Visibility::Private, Visibility::Organization])
+        );
+        assert_eq!(
+            schema_values::<Visibility>(),
+            json!(["private", "organization"])
+        );
+    }
+}
