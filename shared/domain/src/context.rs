@@ -1,7 +1,5 @@
 //! Contexts: the named collections memories are kept in.
 
-use std::fmt;
-
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -34,17 +32,9 @@ impl ContextName {
             ))
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for ContextName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+text_newtype!(ContextName);
 
 /// A context's description: trimmed, at most 1,000 characters, possibly empty.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -64,17 +54,9 @@ impl Description {
         }
         Ok(Self(description.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl From<Description> for String {
-    fn from(description: Description) -> Self {
-        description.0
-    }
-}
+text_newtype!(Description);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

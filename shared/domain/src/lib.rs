@@ -2,6 +2,30 @@
 //! these once, at the edge; past the edge a `ContextName` or a `MemoryText` is always
 //! valid. No I/O here: the store and the handlers build on these.
 
+/// The read side of a newtype over a `String` that its `parse` has checked: borrowed
+/// as text, shown as text, given up as a `String`; never built but by `parse`.
+macro_rules! text_newtype {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+    };
+}
+
 mod context;
 mod memory;
 mod user;

@@ -1,6 +1,5 @@
 //! Memories: the notes an agent keeps in a context, and their tags.
 
-use std::fmt;
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -32,17 +31,9 @@ impl MemoryId {
             .map(|id| Self(id.to_string()))
             .map_err(|_| refuse("Not a memory id."))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for MemoryId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+text_newtype!(MemoryId);
 
 /// A memory's text: trimmed, 1–16,000 characters, no control characters but line
 /// breaks and tabs.
@@ -76,17 +67,9 @@ impl MemoryText {
         }
         Ok(Self(text.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl From<MemoryText> for String {
-    fn from(text: MemoryText) -> Self {
-        text.0
-    }
-}
+text_newtype!(MemoryText);
 
 /// A memory's tags: each trimmed, 1–64 characters without control characters; repeats
 /// dropped (the first kept, in order); at most 20.

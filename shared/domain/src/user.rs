@@ -40,21 +40,13 @@ impl Email {
         }
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The part before the `@`, used to refuse passwords built from it.
     pub fn local_part(&self) -> &str {
         self.0.split('@').next().unwrap_or_default()
     }
 }
 
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+text_newtype!(Email);
 
 macro_rules! numeric_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -101,17 +93,9 @@ impl DisplayName {
         }
         Ok(Self(name.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl From<DisplayName> for String {
-    fn from(name: DisplayName) -> Self {
-        name.0
-    }
-}
+text_newtype!(DisplayName);
 
 /// One of an organization's optional details (`domain`, `size`, `industry`): at most
 /// 100 characters after trimming, without control characters; empty means not given.
@@ -137,17 +121,9 @@ impl OrganizationDetail {
             Some(text) => Ok(Some(Self(text.to_owned()))),
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl From<OrganizationDetail> for String {
-    fn from(detail: OrganizationDetail) -> Self {
-        detail.0
-    }
-}
+text_newtype!(OrganizationDetail);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
