@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use store::ContextName;
+use domain::ContextName;
 
 use crate::api_url::ApiUrl;
 

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use api_url::ApiUrl;
-use store::ContextName;
+use domain::ContextName;
 
 #[derive(Debug, Parser)]
 #[command(

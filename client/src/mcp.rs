@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::api::{Api, ApiError, Reply};
 use crate::cli::Failure;
 use crate::session::{Caller, Session};
-use store::ContextName;
+use domain::ContextName;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RememberArgs {

@@ -1,6 +1,7 @@
 //! `/auth/signup/*`, `/auth/login`, `/auth/me`, `/auth/logout`.
 
 use axum::extract::State;
+use domain::OrganizationDetail;
 use serde::{Deserialize, Serialize};
 use store::{
     AccountType, Credentials, DisplayName, Email, NewOrganization, NewUser, Organization, Role,
@@ -60,9 +61,7 @@ pub struct UserView {
     user_id: u64,
     email: String,
     name: String,
-    #[schema(value_type = String, example = "individual")]
     account_type: AccountType,
-    #[schema(value_type = String, example = "user")]
     role: Role,
     #[serde(skip_serializing_if = "Option::is_none")]
     organization_id: Option<u64>,
@@ -175,23 +174,15 @@ fn parse_new_user(body: SignupUser) -> ApiResult<Applicant> {
 }
 
 fn parse_organization(fields: OrganizationFields) -> ApiResult<NewOrganization> {
-    let optional = |value: Option<String>, what: &str| -> ApiResult<Option<String>> {
-        match value.as_deref().map(str::trim) {
-            None | Some("") => Ok(None),
-            Some(text) if text.chars().count() > 100 || text.chars().any(char::is_control) => {
-                Err(ApiError::invalid(format!(
-                    "The organization {what} must be at most 100 characters."
-                )))
-            }
-            Some(text) => Ok(Some(text.to_owned())),
-        }
+    let detail = |value: Option<String>, what: &str| {
+        OrganizationDetail::parse(value.as_deref(), what).map_err(|e| ApiError::invalid(e.0))
     };
     Ok(NewOrganization {
         name: DisplayName::parse(&fields.name, "organization name")
             .map_err(|e| ApiError::invalid(e.0))?,
-        domain: optional(fields.domain, "domain")?,
-        size: optional(fields.size, "size")?,
-        industry: optional(fields.industry, "industry")?,
+        domain: detail(fields.domain, "domain")?,
+        size: detail(fields.size, "size")?,
+        industry: detail(fields.industry, "industry")?,
     })
 }
 

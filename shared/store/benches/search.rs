@@ -8,13 +8,13 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use store::search::{self, MAX_QUERY_CHARS, MAX_QUERY_TERMS, Query};
-use store::{Memory, MemoryId, memory_bytes};
+use store::{Memory, MemoryId, MemoryText, memory_bytes};
 use time::OffsetDateTime;
 
 /// What `SEARCH_CANDIDATES` lets a search read (shared/api/src/contexts.rs).
 const CANDIDATE_MEMORIES: usize = 1_000;
 const CANDIDATE_BYTES: usize = 4 * 1024 * 1024;
-const MAX_TEXT_CHARS: usize = 16_000;
+const MAX_TEXT_CHARS: usize = MemoryText::MAX_CHARS;
 const RUNS: usize = 15;
 /// The target for the worst query over a full candidate set.
 const TARGET: Duration = Duration::from_millis(50);

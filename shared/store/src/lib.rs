@@ -2,7 +2,6 @@
 //! Two implementations share one conformance suite (`tests/conformance/mod.rs`):
 //! DynamoDB for the deployed Lambdas and an embedded SQLite file for local-dev.
 
-pub mod domain;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 #[cfg(feature = "embedded")]
@@ -13,7 +12,12 @@ pub mod usage;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-pub use domain::*;
+pub use domain::{
+    Account, AccountType, Context, ContextName, Credentials, Description, DisplayName, Email,
+    Memory, MemoryId, MemoryPage, MemoryText, NewContext, NewMemory, NewOrganization, NewUser,
+    Organization, OrganizationDetail, OrganizationId, ParseError, Role, Tags, User, UserId, Viewer,
+    Visibility,
+};
 pub use usage::Usage;
 
 /// Largest page `list_memories` returns; callers ask for at most this many.

@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeySchemaElement, Select};
 use store::dynamo::{DynamoConfig, DynamoStore, PurgeBudget, schema};
 use store::{
-    Context, ContextName, DisplayName, Email, NewContext, NewMemory, NewUser, Store, StoreError,
-    UserId, Viewer, Visibility,
+    Context, ContextName, Description, DisplayName, Email, MemoryText, NewContext, NewMemory,
+    NewUser, Store, StoreError, Tags, UserId, Viewer, Visibility,
 };
 
 fn endpoint() -> String {
@@ -214,7 +214,7 @@ async fn deleting_a_context_removes_every_memory_item_across_batches() {
             &viewer,
             NewContext {
                 name: ContextName::parse("bulk").unwrap(),
-                description: String::new(),
+                description: Description::default(),
                 visibility: Visibility::Private,
             },
         )
@@ -225,8 +225,8 @@ async fn deleting_a_context_removes_every_memory_item_across_batches() {
             .put_memory(
                 &context,
                 NewMemory {
-                    text: format!("memory {i}"),
-                    tags: Vec::new(),
+                    text: MemoryText::parse(&format!("memory {i}")).unwrap(),
+                    tags: Tags::default(),
                 },
             )
             .await
@@ -271,7 +271,7 @@ async fn a_page_ends_exactly_when_no_more_memories_follow() {
             &viewer,
             NewContext {
                 name: ContextName::parse("exact").unwrap(),
-                description: String::new(),
+                description: Description::default(),
                 visibility: Visibility::Private,
             },
         )
@@ -282,8 +282,8 @@ async fn a_page_ends_exactly_when_no_more_memories_follow() {
             .put_memory(
                 &context,
                 NewMemory {
-                    text: format!("memory {i}"),
-                    tags: vec!["t".to_owned()],
+                    text: MemoryText::parse(&format!("memory {i}")).unwrap(),
+                    tags: Tags::parse(["t"]).unwrap(),
                 },
             )
             .await
@@ -384,7 +384,7 @@ async fn context_with(
             viewer,
             NewContext {
                 name: ContextName::parse(name).unwrap(),
-                description: String::new(),
+                description: Description::default(),
                 visibility: Visibility::Private,
             },
         )
@@ -395,8 +395,8 @@ async fn context_with(
             .put_memory(
                 &context,
                 NewMemory {
-                    text: format!("memory {i}"),
-                    tags: Vec::new(),
+                    text: MemoryText::parse(&format!("memory {i}")).unwrap(),
+                    tags: Tags::default(),
                 },
             )
             .await

@@ -97,9 +97,9 @@ use self::item::{
 };
 use self::schema::{GSI1, TABLE_KEY, TTL_ATTRIBUTE};
 use crate::{
-    AccountType, Budget, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId,
+    Account, Budget, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId,
     MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationId,
-    Reservation, Role, Store, StoreError, StoreResult, User, UserId, Viewer, Window,
+    Reservation, Store, StoreError, StoreResult, User, UserId, Viewer, Window,
 };
 
 /// Where the table is.
@@ -593,22 +593,13 @@ impl Store for DynamoStore {
             Some(_) => Some(OrganizationId(self.next_id("organization").await?)),
             None => None,
         };
-        let new = User {
-            id: UserId(self.next_id("user").await?),
-            email: user.email,
-            name: user.name.as_str().to_owned(),
-            account_type: match organization {
-                Some(_) => AccountType::OrganizationAdmin,
-                None => AccountType::Individual,
-            },
-            role: match organization {
-                Some(_) => Role::Admin,
-                None => Role::User,
-            },
-            organization_id,
-            email_verified: false,
+        let new = User::create(
+            UserId(self.next_id("user").await?),
+            user.email,
+            user.name,
+            Account::for_signup(organization_id),
             created_at,
-        };
+        );
 
         let mut email = email_key(&new.email);
         email.extend([
@@ -845,12 +836,7 @@ impl Store for DynamoStore {
     }
 
     async fn put_memory(&self, context: &Context, memory: NewMemory) -> StoreResult<Memory> {
-        let created = Memory {
-            id: MemoryId::generate(),
-            text: memory.text,
-            tags: memory.tags,
-            created_at: now(),
-        };
+        let created = Memory::create(memory, now());
         let items = vec![
             self.put(
                 memory_item(&context.id, &created)?,

@@ -14,9 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use store::{
-    AccountType, Budget, Candidates, Context, ContextName, DisplayName, Email, MAX_PAGE, Memory,
-    MemoryId, NewContext, NewMemory, NewOrganization, NewUser, Organization, Reservation, Role,
-    Store, StoreError, User, UserId, Viewer, Visibility, Window,
+    AccountType, Budget, Candidates, Context, ContextName, Description, DisplayName, Email,
+    MAX_PAGE, Memory, MemoryId, MemoryText, NewContext, NewMemory, NewOrganization, NewUser,
+    Organization, OrganizationDetail, Reservation, Role, Store, StoreError, Tags, User, UserId,
+    Viewer, Visibility, Window,
 };
 use time::OffsetDateTime;
 
@@ -88,9 +89,20 @@ fn new_user(email: &Email, name: &str) -> NewUser {
 fn new_organization(name: &str) -> NewOrganization {
     NewOrganization {
         name: DisplayName::parse(name, "organization name").expect("valid name"),
-        domain: Some("example.com".to_owned()),
-        size: Some("11-50".to_owned()),
+        domain: detail("example.com"),
+        size: detail("11-50"),
         industry: None,
+    }
+}
+
+fn detail(raw: &str) -> Option<OrganizationDetail> {
+    OrganizationDetail::parse(Some(raw), "detail").expect("valid detail")
+}
+
+fn new_memory(text: &str, tags: &[&str]) -> NewMemory {
+    NewMemory {
+        text: MemoryText::parse(text).expect("valid memory text"),
+        tags: Tags::parse(tags).expect("valid tags"),
     }
 }
 
@@ -146,7 +158,7 @@ async fn create_context(
             viewer,
             NewContext {
                 name: name(raw_name),
-                description: format!("about {raw_name}"),
+                description: Description::parse(&format!("about {raw_name}")).expect("valid"),
                 visibility,
             },
         )
@@ -156,13 +168,7 @@ async fn create_context(
 
 async fn put(store: &dyn Store, context: &Context, text: &str) -> Memory {
     store
-        .put_memory(
-            context,
-            NewMemory {
-                text: text.to_owned(),
-                tags: Vec::new(),
-            },
-        )
+        .put_memory(context, new_memory(text, &[]))
         .await
         .expect("put memory")
 }
@@ -500,7 +506,7 @@ pub async fn a_duplicate_context_name_conflicts_but_another_user_may_use_it(stor
             &first,
             NewContext {
                 name: name("shared-name"),
-                description: "different".to_owned(),
+                description: Description::parse("different").expect("valid"),
                 visibility: Visibility::Organization,
             },
         )
@@ -531,7 +537,7 @@ pub async fn concurrent_creates_of_one_context_name_succeed_once(store: Arc<dyn 
                         &viewer,
                         NewContext {
                             name: name("contested"),
-                            description: String::new(),
+                            description: Description::default(),
                             visibility: Visibility::Private,
                         },
                     )
@@ -703,13 +709,7 @@ pub async fn concurrent_puts_are_all_counted(store: Arc<dyn Store>) {
             let context = context.clone();
             tokio::spawn(async move {
                 store
-                    .put_memory(
-                        &context,
-                        NewMemory {
-                            text: format!("parallel {index}"),
-                            tags: Vec::new(),
-                        },
-                    )
+                    .put_memory(&context, new_memory(&format!("parallel {index}"), &[]))
                     .await
             })
         })
@@ -877,15 +877,7 @@ pub async fn deleting_a_context_removes_it_and_its_memories(store: Arc<dyn Store
         matches!(again, Err(StoreError::NotFound)),
         "expected NotFound, got {again:?}"
     );
-    let late = store
-        .put_memory(
-            &doomed,
-            NewMemory {
-                text: "too late".to_owned(),
-                tags: Vec::new(),
-            },
-        )
-        .await;
+    let late = store.put_memory(&doomed, new_memory("too late", &[])).await;
     assert!(
         matches!(late, Err(StoreError::NotFound)),
         "expected NotFound, got {late:?}"
@@ -937,8 +929,8 @@ pub async fn tags_text_and_created_at_round_trip(store: Arc<dyn Store>) {
         ),
         ("no tags at all", Vec::new()),
         (
-            "duplicate tags keep their order",
-            vec!["b".to_owned(), "a".to_owned(), "b".to_owned()],
+            "tags keep their order",
+            vec!["b".to_owned(), "a".to_owned(), "c".to_owned()],
         ),
     ];
     let mut created = Vec::new();
@@ -947,8 +939,8 @@ pub async fn tags_text_and_created_at_round_trip(store: Arc<dyn Store>) {
             .put_memory(
                 &context,
                 NewMemory {
-                    text: text.to_owned(),
-                    tags: tags.clone(),
+                    text: MemoryText::parse(text).expect("valid text"),
+                    tags: Tags::parse(&tags).expect("valid tags"),
                 },
             )
             .await
@@ -1173,13 +1165,7 @@ pub async fn a_deleted_context_takes_no_memories_and_its_name_starts_afresh(stor
 
     let new = create_context(&*store, &viewer, "afresh", Visibility::Private).await;
     let late = store
-        .put_memory(
-            &old,
-            NewMemory {
-                text: "written through a stale handle".to_owned(),
-                tags: Vec::new(),
-            },
-        )
+        .put_memory(&old, new_memory("written through a stale handle", &[]))
         .await;
     assert!(
         matches!(late, Err(StoreError::NotFound)),
@@ -1260,13 +1246,7 @@ pub async fn memories_put_while_their_context_is_deleted_are_refused_or_removed(
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(index)).await;
                 store
-                    .put_memory(
-                        &context,
-                        NewMemory {
-                            text: format!("racing {index}"),
-                            tags: Vec::new(),
-                        },
-                    )
+                    .put_memory(&context, new_memory(&format!("racing {index}"), &[]))
                     .await
             })
         })

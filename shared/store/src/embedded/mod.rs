@@ -8,18 +8,25 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::types::Type;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
-use time::format_description::BorrowedFormatItem;
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use time::OffsetDateTime;
 
 use crate::{
-    AccountType, Budget, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId,
-    MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationId,
-    Reservation, Role, Store, StoreError, StoreResult, User, UserId, Viewer, Visibility, Window,
+    Account, Budget, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId,
+    MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationDetail,
+    OrganizationId, Reservation, Store, StoreError, StoreResult, User, UserId, Viewer, Visibility,
+    Window,
 };
+use file::make_private;
+use rows::{
+    CONTEXT_COLUMNS, USER_COLUMNS, context_from_row, credentials_from_row, memory_from_row,
+    timestamp,
+};
+use schema::migrate;
+
+mod file;
+mod rows;
+mod schema;
 
 /// How long a statement waits for another process (e.g. a second local-dev) to let go
 /// of the file before giving up as `Unavailable`.
@@ -28,82 +35,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Rate-limit windows that ended this long ago are deleted; the grace keeps a window
 /// that a slow request computed just before it closed.
 const PRUNE_AFTER_SECONDS: i64 = 3600;
-
-/// Fixed width (nine fractional digits) so that the text sorts as the instant does.
-const TIMESTAMP: &[BorrowedFormatItem<'_>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
-
-/// Schema upgrades, one per version (`PRAGMA user_version`). Append; never edit one
-/// that has shipped, since existing files have already run it.
-const MIGRATIONS: &[&str] = &[
-    r#"
-    CREATE TABLE organizations (
-        id          INTEGER PRIMARY KEY AUTOINCREMENT,
-        name        TEXT NOT NULL,
-        domain      TEXT,
-        size        TEXT,
-        industry    TEXT,
-        created_at  TEXT NOT NULL
-    );
-
-    CREATE TABLE users (
-        id              INTEGER PRIMARY KEY AUTOINCREMENT,
-        email           TEXT NOT NULL UNIQUE,
-        name            TEXT NOT NULL,
-        password_hash   TEXT NOT NULL,
-        account_type    TEXT NOT NULL,
-        role            TEXT NOT NULL,
-        organization_id INTEGER REFERENCES organizations (id),
-        email_verified  INTEGER NOT NULL DEFAULT 0,
-        created_at      TEXT NOT NULL
-    );
-
-    -- The owner is not a foreign key: the store trusts the Viewer, as DynamoDB does.
-    CREATE TABLE contexts (
-        id              TEXT PRIMARY KEY,
-        owner_id        INTEGER NOT NULL,
-        organization_id INTEGER,
-        name            TEXT NOT NULL,
-        description     TEXT NOT NULL,
-        visibility      TEXT NOT NULL,
-        created_at      TEXT NOT NULL,
-        memory_count    INTEGER NOT NULL DEFAULT 0,
-        UNIQUE (owner_id, name)
-    );
-    CREATE INDEX contexts_shared ON contexts (organization_id, visibility, name);
-
-    CREATE TABLE memories (
-        context_id  TEXT NOT NULL REFERENCES contexts (id) ON DELETE CASCADE,
-        id          TEXT NOT NULL,
-        text        TEXT NOT NULL,
-        tags        TEXT NOT NULL,
-        created_at  TEXT NOT NULL,
-        PRIMARY KEY (context_id, id)
-    ) WITHOUT ROWID;
-
-    CREATE TABLE rate_hits (
-        key           TEXT NOT NULL,
-        window_start  INTEGER NOT NULL,
-        window_end    INTEGER NOT NULL,
-        count         INTEGER NOT NULL,
-        PRIMARY KEY (key, window_start)
-    ) WITHOUT ROWID;
-    CREATE INDEX rate_hits_by_end ON rate_hits (window_end);
-"#,
-    r#"
-    CREATE TABLE revoked_tokens (
-        token_id    TEXT PRIMARY KEY,
-        expires_at  INTEGER NOT NULL
-    ) WITHOUT ROWID;
-    CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
-"#,
-];
-
-const USER_COLUMNS: &str = "id, email, name, account_type, role, organization_id, \
-                            email_verified, created_at, password_hash";
-
-const CONTEXT_COLUMNS: &str =
-    "id, owner_id, organization_id, name, description, visibility, created_at, memory_count";
 
 #[derive(Clone, Debug)]
 pub struct EmbeddedStore {
@@ -118,50 +49,6 @@ impl EmbeddedStore {
     /// directory is created 0700, and the file and its `-wal` and `-shm` companions are
     /// kept 0600 (SQLite creates the companions with the main file's mode).
     pub fn open(path: &Path) -> StoreResult<Self> {
-        #[cfg(unix)]
-        fn make_private(path: &Path) -> std::io::Result<()> {
-            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-            if let Some(parent) = path
-                .parent()
-                .filter(|parent| !parent.as_os_str().is_empty())
-            {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(parent)?;
-            }
-            // Created here because SQLite would create it 0644.
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
-                .open(path)?;
-            // Files from a build before this rule, or companions a crash left behind.
-            for suffix in ["", "-wal", "-shm"] {
-                let mut file = path.as_os_str().to_owned();
-                file.push(suffix);
-                let mode = match std::fs::metadata(&file) {
-                    Ok(metadata) => metadata.permissions().mode(),
-                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(error) => return Err(error),
-                };
-                if mode & 0o077 != 0 {
-                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700))?;
-                }
-            }
-            Ok(())
-        }
-        #[cfg(not(unix))]
-        fn make_private(path: &Path) -> std::io::Result<()> {
-            match path
-                .parent()
-                .filter(|parent| !parent.as_os_str().is_empty())
-            {
-                Some(parent) => std::fs::create_dir_all(parent),
-                None => Ok(()),
-            }
-        }
         make_private(path).map_err(|e| {
             StoreError::unavailable(format!("cannot create {} privately: {e}", path.display()))
         })?;
@@ -252,30 +139,6 @@ impl EmbeddedStore {
     }
 }
 
-fn migrate(connection: &mut Connection) -> StoreResult<()> {
-    let transaction = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(StoreError::unavailable)?;
-    let version: usize = transaction
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .map_err(StoreError::unavailable)?;
-    let Some(pending) = MIGRATIONS.get(version..) else {
-        return Err(StoreError::unavailable(format!(
-            "the database has schema version {version}, newer than this build knows ({})",
-            MIGRATIONS.len()
-        )));
-    };
-    for migration in pending {
-        transaction
-            .execute_batch(migration)
-            .map_err(StoreError::unavailable)?;
-    }
-    transaction
-        .pragma_update(None, "user_version", MIGRATIONS.len())
-        .map_err(StoreError::unavailable)?;
-    transaction.commit().map_err(StoreError::unavailable)
-}
-
 fn is_unique_violation(error: &rusqlite::Error) -> bool {
     matches!(
         error,
@@ -284,71 +147,8 @@ fn is_unique_violation(error: &rusqlite::Error) -> bool {
     )
 }
 
-fn timestamp(at: OffsetDateTime) -> StoreResult<String> {
-    at.to_offset(UtcOffset::UTC)
-        .format(TIMESTAMP)
-        .map_err(StoreError::unavailable)
-}
-
-/// A stored value this build cannot read back; reported as `Unavailable`.
-fn corrupt(column: usize, cause: impl std::fmt::Display) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(column, Type::Text, cause.to_string().into())
-}
-
-fn timestamp_at(row: &Row<'_>, column: usize) -> rusqlite::Result<OffsetDateTime> {
-    let raw: String = row.get(column)?;
-    OffsetDateTime::parse(&raw, &Rfc3339).map_err(|e| corrupt(column, e))
-}
-
 fn inserted_id(transaction: &Transaction<'_>) -> StoreResult<u64> {
     u64::try_from(transaction.last_insert_rowid()).map_err(StoreError::unavailable)
-}
-
-fn credentials_from_row(row: &Row<'_>) -> rusqlite::Result<Credentials> {
-    let email: String = row.get(1)?;
-    let account_type: String = row.get(3)?;
-    let role: String = row.get(4)?;
-    let user = User {
-        id: UserId(row.get(0)?),
-        email: Email::parse(&email).map_err(|e| corrupt(1, e))?,
-        name: row.get(2)?,
-        account_type: AccountType::parse(&account_type)
-            .ok_or_else(|| corrupt(3, format!("unknown account type {account_type:?}")))?,
-        role: Role::parse(&role).ok_or_else(|| corrupt(4, format!("unknown role {role:?}")))?,
-        organization_id: row.get::<_, Option<u64>>(5)?.map(OrganizationId),
-        email_verified: row.get(6)?,
-        created_at: timestamp_at(row, 7)?,
-    };
-    Ok(Credentials {
-        user,
-        password_hash: row.get(8)?,
-    })
-}
-
-fn context_from_row(row: &Row<'_>) -> rusqlite::Result<Context> {
-    let name: String = row.get(3)?;
-    let visibility: String = row.get(5)?;
-    Ok(Context {
-        id: row.get(0)?,
-        owner_id: UserId(row.get(1)?),
-        organization_id: row.get::<_, Option<u64>>(2)?.map(OrganizationId),
-        name: ContextName::parse(&name).map_err(|e| corrupt(3, e))?,
-        description: row.get(4)?,
-        visibility: Visibility::parse(&visibility).map_err(|e| corrupt(5, e))?,
-        created_at: timestamp_at(row, 6)?,
-        memory_count: row.get(7)?,
-    })
-}
-
-fn memory_from_row(row: &Row<'_>) -> rusqlite::Result<Memory> {
-    let id: String = row.get(0)?;
-    let tags: String = row.get(2)?;
-    Ok(Memory {
-        id: MemoryId::parse(&id).map_err(|e| corrupt(0, e))?,
-        text: row.get(1)?,
-        tags: serde_json::from_str(&tags).map_err(|e| corrupt(2, e))?,
-        created_at: timestamp_at(row, 3)?,
-    })
 }
 
 /// The shared context of `viewer`'s organization called `name`, not owned by the
@@ -389,33 +189,30 @@ impl Store for EmbeddedStore {
         self.write(move |transaction| {
             let created_at = OffsetDateTime::now_utc();
             let stamp = timestamp(created_at)?;
-            let organization = match organization {
-                Some(organization) => {
-                    transaction
+            let organization =
+                match organization {
+                    Some(organization) => {
+                        transaction
                         .execute(
                             "INSERT INTO organizations (name, domain, size, industry, created_at)
                              VALUES (?1, ?2, ?3, ?4, ?5)",
                             params![
                                 organization.name.as_str(),
-                                organization.domain,
-                                organization.size,
-                                organization.industry,
+                                organization.domain.as_ref().map(OrganizationDetail::as_str),
+                                organization.size.as_ref().map(OrganizationDetail::as_str),
+                                organization.industry.as_ref().map(OrganizationDetail::as_str),
                                 stamp
                             ],
                         )
                         .map_err(StoreError::unavailable)?;
-                    Some(Organization {
-                        id: OrganizationId(inserted_id(transaction)?),
-                        name: organization.name.as_str().to_owned(),
-                    })
-                }
-                None => None,
-            };
-            let (account_type, role) = match organization {
-                Some(_) => (AccountType::OrganizationAdmin, Role::Admin),
-                None => (AccountType::Individual, Role::User),
-            };
-            let organization_id = organization.as_ref().map(|organization| organization.id);
+                        Some(Organization {
+                            id: OrganizationId(inserted_id(transaction)?),
+                            name: organization.name.as_str().to_owned(),
+                        })
+                    }
+                    None => None,
+                };
+            let account = Account::for_signup(organization.as_ref().map(|created| created.id));
             let inserted = transaction.execute(
                 "INSERT INTO users (email, name, password_hash, account_type, role,
                                     organization_id, email_verified, created_at)
@@ -424,9 +221,9 @@ impl Store for EmbeddedStore {
                     user.email.as_str(),
                     user.name.as_str(),
                     user.password_hash,
-                    account_type.as_str(),
-                    role.as_str(),
-                    organization_id.map(|id| id.0),
+                    account.account_type.as_str(),
+                    account.role.as_str(),
+                    account.organization_id.map(|id| id.0),
                     stamp
                 ],
             );
@@ -437,16 +234,13 @@ impl Store for EmbeddedStore {
                 Err(e) => return Err(StoreError::unavailable(e)),
                 Ok(_) => {}
             }
-            let user = User {
-                id: UserId(inserted_id(transaction)?),
-                email: user.email,
-                name: user.name.as_str().to_owned(),
-                account_type,
-                role,
-                organization_id,
-                email_verified: false,
+            let user = User::create(
+                UserId(inserted_id(transaction)?),
+                user.email,
+                user.name,
+                account,
                 created_at,
-            };
+            );
             Ok((user, organization))
         })
         .await
@@ -715,12 +509,7 @@ impl Store for EmbeddedStore {
             if counted == 0 {
                 return Err(StoreError::NotFound);
             }
-            let memory = Memory {
-                id: MemoryId::generate(),
-                text: memory.text,
-                tags: memory.tags,
-                created_at: OffsetDateTime::now_utc(),
-            };
+            let memory = Memory::create(memory, OffsetDateTime::now_utc());
             let tags = serde_json::to_string(&memory.tags).map_err(StoreError::unavailable)?;
             transaction
                 .execute(
@@ -867,85 +656,5 @@ mod tests {
             .await
             .expect("count");
         assert_eq!(organizations, 0);
-    }
-
-    #[test]
-    fn a_file_from_a_newer_build_is_refused() {
-        let directory = std::env::temp_dir().join(format!("store-{}", ulid::Ulid::new()));
-        let path = directory.join("mem0.sqlite3");
-        drop(EmbeddedStore::open(&path).expect("create"));
-        Connection::open(&path)
-            .and_then(|connection| connection.pragma_update(None, "user_version", 99))
-            .expect("bump the version");
-        assert!(matches!(
-            EmbeddedStore::open(&path),
-            Err(StoreError::Unavailable(_))
-        ));
-        std::fs::remove_dir_all(&directory).expect("clean up");
-    }
-
-    #[cfg(unix)]
-    fn mode(path: &Path) -> u32 {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path)
-            .expect("exists")
-            .permissions()
-            .mode()
-            & 0o777
-    }
-
-    #[cfg(unix)]
-    #[tokio::test]
-    async fn a_new_database_and_its_wal_files_are_readable_by_their_owner_only() {
-        let directory = std::env::temp_dir().join(format!("store-{}", ulid::Ulid::new()));
-        let path = directory.join("nested").join("mem0.sqlite3");
-        let store = EmbeddedStore::open(&path).expect("open a new file");
-        let user = NewUser {
-            email: Email::parse("private@example.com").expect("valid email"),
-            name: crate::DisplayName::parse("Private", "name").expect("valid name"),
-            password_hash: "hash".to_owned(),
-        };
-        store.create_user(user, None).await.expect("create");
-        assert_eq!(mode(&directory.join("nested")), 0o700, "the new directory");
-        for name in ["mem0.sqlite3", "mem0.sqlite3-wal", "mem0.sqlite3-shm"] {
-            assert_eq!(mode(&directory.join("nested").join(name)), 0o600, "{name}");
-        }
-        drop(store);
-        std::fs::remove_dir_all(&directory).expect("clean up");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn opening_a_world_readable_database_makes_it_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let directory = std::env::temp_dir().join(format!("store-{}", ulid::Ulid::new()));
-        let path = directory.join("mem0.sqlite3");
-        drop(EmbeddedStore::open(&path).expect("create"));
-        // As an earlier build left them, companions included (a crash keeps those).
-        let wal = directory.join("mem0.sqlite3-wal");
-        std::fs::write(&wal, b"").expect("stale wal");
-        for file in [&path, &wal] {
-            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        }
-        let store = EmbeddedStore::open(&path).expect("reopen");
-        assert_eq!(mode(&path), 0o600);
-        assert_eq!(mode(&wal), 0o600);
-        drop(store);
-        std::fs::remove_dir_all(&directory).expect("clean up");
-    }
-
-    #[test]
-    fn timestamps_sort_as_text_in_time_order() {
-        let whole = time::macros::datetime!(2026-01-01 00:00:05 UTC);
-        let later = whole + time::Duration::milliseconds(500);
-        let (whole, later) = (
-            timestamp(whole).expect("format"),
-            timestamp(later).expect("format"),
-        );
-        assert!(whole < later, "{whole} should sort before {later}");
-        assert_eq!(
-            OffsetDateTime::parse(&later, &Rfc3339).expect("RFC 3339"),
-            time::macros::datetime!(2026-01-01 00:00:05.5 UTC)
-        );
     }
 }

@@ -1,0 +1,116 @@
+//! The schema, as migrations run in order when a file is opened.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::{StoreError, StoreResult};
+
+/// Schema upgrades, one per version (`PRAGMA user_version`). Append; never edit one
+/// that has shipped, since existing files have already run it.
+const MIGRATIONS: &[&str] = &[
+    r#"
+    CREATE TABLE organizations (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        name        TEXT NOT NULL,
+        domain      TEXT,
+        size        TEXT,
+        industry    TEXT,
+        created_at  TEXT NOT NULL
+    );
+
+    CREATE TABLE users (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        email           TEXT NOT NULL UNIQUE,
+        name            TEXT NOT NULL,
+        password_hash   TEXT NOT NULL,
+        account_type    TEXT NOT NULL,
+        role            TEXT NOT NULL,
+        organization_id INTEGER REFERENCES organizations (id),
+        email_verified  INTEGER NOT NULL DEFAULT 0,
+        created_at      TEXT NOT NULL
+    );
+
+    -- The owner is not a foreign key: the store trusts the Viewer, as DynamoDB does.
+    CREATE TABLE contexts (
+        id              TEXT PRIMARY KEY,
+        owner_id        INTEGER NOT NULL,
+        organization_id INTEGER,
+        name            TEXT NOT NULL,
+        description     TEXT NOT NULL,
+        visibility      TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        memory_count    INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (owner_id, name)
+    );
+    CREATE INDEX contexts_shared ON contexts (organization_id, visibility, name);
+
+    CREATE TABLE memories (
+        context_id  TEXT NOT NULL REFERENCES contexts (id) ON DELETE CASCADE,
+        id          TEXT NOT NULL,
+        text        TEXT NOT NULL,
+        tags        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (context_id, id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE rate_hits (
+        key           TEXT NOT NULL,
+        window_start  INTEGER NOT NULL,
+        window_end    INTEGER NOT NULL,
+        count         INTEGER NOT NULL,
+        PRIMARY KEY (key, window_start)
+    ) WITHOUT ROWID;
+    CREATE INDEX rate_hits_by_end ON rate_hits (window_end);
+"#,
+    r#"
+    CREATE TABLE revoked_tokens (
+        token_id    TEXT PRIMARY KEY,
+        expires_at  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
+"#,
+];
+
+pub(super) fn migrate(connection: &mut Connection) -> StoreResult<()> {
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(StoreError::unavailable)?;
+    let version: usize = transaction
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(StoreError::unavailable)?;
+    let Some(pending) = MIGRATIONS.get(version..) else {
+        return Err(StoreError::unavailable(format!(
+            "the database has schema version {version}, newer than this build knows ({})",
+            MIGRATIONS.len()
+        )));
+    };
+    for migration in pending {
+        transaction
+            .execute_batch(migration)
+            .map_err(StoreError::unavailable)?;
+    }
+    transaction
+        .pragma_update(None, "user_version", MIGRATIONS.len())
+        .map_err(StoreError::unavailable)?;
+    transaction.commit().map_err(StoreError::unavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embedded::EmbeddedStore;
+
+    #[test]
+    fn a_file_from_a_newer_build_is_refused() {
+        let directory = std::env::temp_dir().join(format!("store-{}", ulid::Ulid::new()));
+        let path = directory.join("mem0.sqlite3");
+        drop(EmbeddedStore::open(&path).expect("create"));
+        Connection::open(&path)
+            .and_then(|connection| connection.pragma_update(None, "user_version", 99))
+            .expect("bump the version");
+        assert!(matches!(
+            EmbeddedStore::open(&path),
+            Err(StoreError::Unavailable(_))
+        ));
+        std::fs::remove_dir_all(&directory).expect("clean up");
+    }
+}
