@@ -1,4 +1,4 @@
-//! Attacks on search and paging, through `api::handle` over the embedded store: oversized
+//! Attacks on search and paging, through the contexts router over the embedded store: oversized
 //! queries, forged and foreign cursors, control characters in memories.
 
 mod support;
