@@ -1,7 +1,7 @@
 //! `infra/template.yaml` read back as data, for the checks in `tests/template.rs` that
 //! keep it in step with the code: the table with `shared/store`'s schema, the routes
-//! with the HTTP contract and the `cargo lambda watch` router, the permissions with
-//! what each function calls.
+//! with the function whose router answers them (and the HTTP contract and the
+//! `cargo lambda watch` router), the permissions with what each function calls.
 //!
 //! CloudFormation's short-form tags are read as the long form that JSON templates use,
 //! so nothing is lost: `!Ref Table` is `{Ref: Table}`, `!GetAtt Table.Arn` is

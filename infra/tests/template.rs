@@ -1,14 +1,23 @@
 //! `infra/template.yaml` against the code it deploys. Each check states one thing that
 //! must not drift apart: the table and `shared/store`'s schema, the routes and the
-//! HTTP contract (and the `cargo lambda watch` router), the permissions and what each
+//! function whose router answers them (for every route of the HTTP contract, and
+//! through the `cargo lambda watch` router too), the permissions and what each
 //! function calls, the configuration and what `api::Config` reads.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use api::routes::Routes;
+use api::{App, Limits, RequestSummary};
 use aws_sdk_dynamodb::types::KeySchemaElement;
-use infra::{Route, Yaml, intrinsic_call, reference, resources, strings};
+use axum::Router;
+use axum::body::Body;
+use claims::TokenKeys;
+use infra::{Yaml, intrinsic_call, reference, resources, strings};
 use store::dynamo::schema::{self, partition};
+use store::embedded::EmbeddedStore;
+use tower::ServiceExt;
 
 fn template() -> Yaml {
     infra::template().unwrap_or_else(|error| panic!("{error}"))
@@ -226,28 +235,32 @@ fn the_table_is_kept_safe_in_production() {
 
 // ------------------------------------------------------------------ routes
 
-/// The routes `../shared/API.md` names, with the function each belongs to. Kept here
-/// because `../shared` is outside this repository and may be missing (a fresh clone in
-/// CI); when it is there, `the_committed_route_list_is_the_contracts` compares.
-const CONTRACT_ROUTES: [(&str, &str, &str); 11] = [
-    ("POST", "/auth/signup/individual", "signup"),
-    ("POST", "/auth/signup/organization", "signup"),
-    ("POST", "/auth/login", "login"),
-    ("GET", "/auth/me", "login"),
-    ("GET", "/contexts", "contexts"),
-    ("POST", "/contexts", "contexts"),
-    ("GET", "/contexts/{name}", "contexts"),
-    ("DELETE", "/contexts/{name}", "contexts"),
-    ("POST", "/contexts/{name}/memories", "contexts"),
-    ("GET", "/contexts/{name}/memories", "contexts"),
-    ("DELETE", "/contexts/{name}/memories/{id}", "contexts"),
+/// The files of `../shared/contract/` whose issue has landed, so the code serves their
+/// routes beside `API.md`'s. None yet: the sessions, organizations and remote-MCP
+/// issues each add their file here (`"sessions.md"`, ...) when they land.
+const LANDED_CONTRACTS: &[&str] = &[];
+
+/// An API function's binary and the routes its `main.rs` hands to `lambda::run`
+/// (`each_function_serves_the_router_these_checks_ask` holds the two together).
+type ApiFunction = (&'static str, fn() -> Routes);
+
+const API_FUNCTIONS: [ApiFunction; 3] = [
+    ("signup", api::routes::signup),
+    ("login", api::routes::login),
+    ("contexts", api::routes::contexts),
 ];
 
-/// Our additions to the contract (README "Additions to the contract").
-const ADDED_ROUTES: [(&str, &str, &str); 1] = [("POST", "/auth/logout", "login")];
+/// The function serving the pages, the static files and the `$default` route.
+const PAGES: &str = "pages";
+
+/// The route API Gateway sends whatever no other route matches to.
+const DEFAULT_ROUTE: &str = "$default";
 
 /// The proxy path of the static files, in API Gateway's syntax.
 const STATIC_ROUTE: &str = "/static/{proxy+}";
+
+/// Signs nothing anyone sees: the probes carry no token.
+const PROBE_KEY: &str = "infra-route-probe-key-infra-route-probe-key";
 
 /// `METHOD /path` of every backticked route in the contract's text, query stripped.
 fn routes_in_contract(text: &str) -> BTreeSet<(String, String)> {
@@ -267,27 +280,6 @@ fn routes_in_contract(text: &str) -> BTreeSet<(String, String)> {
 }
 
 #[test]
-fn the_committed_route_list_is_the_contracts() {
-    let contract = workspace_root().join("../shared/API.md");
-    let Ok(text) = std::fs::read_to_string(&contract) else {
-        eprintln!(
-            "{} is not here (fresh clone); the committed CONTRACT_ROUTES stand for it",
-            contract.display()
-        );
-        return;
-    };
-    let named = routes_in_contract(&text);
-    let committed: BTreeSet<(String, String)> = CONTRACT_ROUTES
-        .iter()
-        .map(|(m, p, _)| (m.to_string(), p.to_string()))
-        .collect();
-    assert_eq!(
-        named, committed,
-        "API.md's routes changed: update CONTRACT_ROUTES, the template and the watch router"
-    );
-}
-
-#[test]
 fn routes_are_found_in_contract_text() {
     let found = routes_in_contract(
         "| `GET /contexts/{name}/memories?query=&limit=` | 200 |\n`POST /auth/login` `{\"email\"}`\n\
@@ -303,38 +295,375 @@ fn routes_are_found_in_contract_text() {
     assert_eq!(found, expected);
 }
 
-/// Whether `route` answers `method` on `path` with `binary`.
-fn answers(route: &Route, method: &str, path: &str, binary: &str) -> bool {
-    route.path == path
-        && (route.method == method || route.method == "ANY")
-        && route.binary == binary
-}
-
-#[test]
-fn every_contract_route_reaches_its_function() {
-    let routes = infra::routes(&template());
-    for (method, path, binary) in CONTRACT_ROUTES.iter().chain(&ADDED_ROUTES) {
-        assert!(
-            routes.iter().any(|r| answers(r, method, path, binary)),
-            "{method} {path} is not routed to {binary}; the template routes: {routes:#?}"
+/// The routes of `../shared/API.md` and of the landed files of `../shared/contract/`;
+/// `None` when `../shared` is not beside the repository (a fresh clone).
+fn contract_routes() -> Option<BTreeSet<(String, String)>> {
+    let shared = workspace_root().join("../shared");
+    let contract = shared.join("API.md");
+    let Ok(text) = std::fs::read_to_string(&contract) else {
+        eprintln!(
+            "{} is not here (fresh clone): the contract's routes are not checked, \
+             the template's and the routers' still are",
+            contract.display()
         );
+        return None;
+    };
+    let mut routes = routes_in_contract(&text);
+    for file in LANDED_CONTRACTS {
+        let path = shared.join("contract").join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+            panic!(
+                "{} is in LANDED_CONTRACTS but cannot be read: {error}",
+                path.display()
+            )
+        });
+        routes.extend(routes_in_contract(&text));
     }
+    Some(routes)
+}
+
+/// `path` as a client sends it: a `{name}` placeholder becomes a sample value, a
+/// greedy one (`{proxy+}`, `{*file}`) a file the pages serve.
+fn sample_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| match segment.strip_prefix('{') {
+            None => segment,
+            Some(name) if name.starts_with('*') || name.ends_with("+}") => site::OPENAPI_FILE,
+            Some(_) => "sample",
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[test]
-fn api_routes_take_every_method_so_the_handlers_answer_405() {
-    let routes = infra::routes(&template());
-    for (_, path, binary) in CONTRACT_ROUTES.iter().chain(&ADDED_ROUTES) {
-        let route = routes
+fn placeholders_get_sample_values() {
+    assert_eq!(
+        sample_path("/contexts/{name}/memories/{id}"),
+        "/contexts/sample/memories/sample"
+    );
+    assert_eq!(sample_path("/auth/login"), "/auth/login");
+    assert_eq!(sample_path("/"), "/");
+    let file = format!("/static/{}", site::OPENAPI_FILE);
+    assert_eq!(sample_path(STATIC_ROUTE), file);
+    assert_eq!(sample_path("/static/{*file}"), file);
+}
+
+/// Every function's router as its Lambda serves it, the API's over one in-memory
+/// store, asked in process which requests it takes as its own.
+struct Routers {
+    runtime: tokio::runtime::Runtime,
+    functions: Vec<(&'static str, Router)>,
+}
+
+impl Routers {
+    fn new(api_functions: &[ApiFunction]) -> Self {
+        let store = EmbeddedStore::in_memory().expect("an in-memory store");
+        let keys = TokenKeys::new(&PROBE_KEY.to_owned().into(), Default::default())
+            .expect("the probe key is long enough");
+        let app = Arc::new(App::new(Arc::new(store), keys, Limits::default()));
+        let mut functions: Vec<(&'static str, Router)> = api_functions
             .iter()
-            .find(|r| r.path == *path)
-            .unwrap_or_else(|| panic!("{path} is not routed"));
-        assert_eq!(
-            (route.method.as_str(), route.binary.as_str()),
-            ("ANY", *binary),
-            "{path}"
+            .map(|&(binary, routes)| (binary, api::router(Arc::clone(&app), routes())))
+            .collect();
+        functions.push((PAGES, pages::router()));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        Self { runtime, functions }
+    }
+
+    /// The functions whose router answers `method` on `path` (placeholders filled in),
+    /// sent as a client without a token would: an empty JSON body. Anything but the
+    /// router's 404 for an unknown path is an answer; a 405 says the path is its.
+    fn answering(&self, method: &str, path: &str) -> Vec<&'static str> {
+        self.functions
+            .iter()
+            .filter(|(_, router)| self.answers(router, method, path))
+            .map(|&(binary, _)| binary)
+            .collect()
+    }
+
+    fn answers(&self, router: &Router, method: &str, path: &str) -> bool {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(sample_path(path))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .expect("a well-formed request");
+        let response = self
+            .runtime
+            .block_on(router.clone().oneshot(request))
+            .unwrap_or_else(|never| match never {});
+        // A handler may answer 404 itself (a resource it will not show); the API
+        // router's summary still names the route it matched.
+        let matched = response
+            .extensions()
+            .get::<RequestSummary>()
+            .is_some_and(|summary| summary.route.is_some());
+        matched || response.status() != http::StatusCode::NOT_FOUND
+    }
+}
+
+/// The paths each API function's router declares (its part of the OpenAPI document).
+fn declared_paths(api_functions: &[ApiFunction]) -> Vec<(&'static str, String)> {
+    api_functions
+        .iter()
+        .flat_map(|&(binary, routes)| {
+            let (_, document) = routes().split_for_parts();
+            document
+                .paths
+                .paths
+                .into_keys()
+                .map(move |path| (binary, path))
+        })
+        .collect()
+}
+
+/// Each contract route must be answered by exactly one function, and the template and
+/// the watch router must send it there: each miss, one sentence.
+fn contract_drift(
+    template: &Yaml,
+    watch: &BTreeMap<String, String>,
+    routers: &Routers,
+    contract: &BTreeSet<(String, String)>,
+) -> Vec<String> {
+    let routes = infra::routes(template);
+    let mut drift = Vec::new();
+    for (method, path) in contract {
+        let answering = routers.answering(method, path);
+        let [binary] = answering.as_slice() else {
+            drift.push(format!(
+                "{method} {path} of the contract is answered by {answering:?}: exactly one \
+                 function's router must declare it"
+            ));
+            continue;
+        };
+        let routed = routes.iter().any(|route| {
+            route.path == *path
+                && (route.method == *method || route.method == "ANY")
+                && route.binary == *binary
+        });
+        if !routed {
+            drift.push(format!(
+                "{method} {path} is answered by {binary}, but the template does not route it there"
+            ));
+        }
+        if watch.get(path) != Some(&binary.to_string()) {
+            drift.push(format!(
+                "{method} {path} is answered by {binary}, but the watch router sends it to {:?}",
+                watch.get(path)
+            ));
+        }
+    }
+    drift
+}
+
+/// The template against the routers both ways: every path it routes (but `$default`)
+/// is answered by that function's router and no other's, every path an API router
+/// declares is routed to it (with `ANY`, so a wrong method gets the handlers' JSON 405)
+/// in the template and the watch router.
+fn routing_drift(
+    template: &Yaml,
+    watch: &BTreeMap<String, String>,
+    routers: &Routers,
+    api_functions: &[ApiFunction],
+) -> Vec<String> {
+    let routes = infra::routes(template);
+    let mut drift = Vec::new();
+    for route in routes.iter().filter(|route| route.path != DEFAULT_ROUTE) {
+        let method = if route.method == "ANY" {
+            "GET"
+        } else {
+            route.method.as_str()
+        };
+        let answering = routers.answering(method, &route.path);
+        if answering != [route.binary.as_str()] {
+            drift.push(format!(
+                "the template sends {} {} to {}, but it is answered by {answering:?}",
+                route.method, route.path, route.binary
+            ));
+        }
+        let api = api_functions
+            .iter()
+            .any(|&(binary, _)| binary == route.binary);
+        if api && route.method != "ANY" {
+            drift.push(format!(
+                "the template routes only {} {} to {}: API routes take every method",
+                route.method, route.path, route.binary
+            ));
+        }
+    }
+    for (binary, path) in declared_paths(api_functions) {
+        let routed = routes
+            .iter()
+            .any(|route| route.path == path && route.method == "ANY" && route.binary == binary);
+        if !routed {
+            drift.push(format!(
+                "{binary}'s router declares {path}, which the template does not route to it \
+                 with Method ANY"
+            ));
+        }
+        if watch.get(&path).map(String::as_str) != Some(binary) {
+            drift.push(format!(
+                "{binary}'s router declares {path}, which the watch router sends to {:?}",
+                watch.get(&path)
+            ));
+        }
+    }
+    drift
+}
+
+#[test]
+fn every_contract_route_is_answered_by_exactly_one_function_and_routed_to_it() {
+    let Some(contract) = contract_routes() else {
+        return;
+    };
+    assert!(
+        !contract.is_empty(),
+        "the contract's routes were not found in its text: {contract:?}"
+    );
+    let drift = contract_drift(
+        &template(),
+        &watch_router(),
+        &Routers::new(&API_FUNCTIONS),
+        &contract,
+    );
+    assert!(
+        drift.is_empty(),
+        "the contract, the routers, infra/template.yaml and the root Cargo.toml's watch \
+         router disagree:\n{}",
+        drift.join("\n")
+    );
+}
+
+#[test]
+fn the_template_routes_each_path_to_the_function_whose_router_answers_it() {
+    let drift = routing_drift(
+        &template(),
+        &watch_router(),
+        &Routers::new(&API_FUNCTIONS),
+        &API_FUNCTIONS,
+    );
+    assert!(
+        drift.is_empty(),
+        "the routers, infra/template.yaml and the root Cargo.toml's watch router \
+         disagree:\n{}",
+        drift.join("\n")
+    );
+}
+
+#[test]
+fn a_template_route_missing_misdirected_or_unknown_to_the_code_is_caught() {
+    let original = std::fs::read_to_string(infra::template_path()).unwrap();
+    let logout = "        Logout:\n          Type: HttpApi\n          Properties:\n            \
+                  ApiId: !Ref Api\n            Path: /auth/logout\n            Method: ANY\n";
+    let refresh = format!(
+        "{}{logout}",
+        logout
+            .replace("Logout", "Refresh")
+            .replace("/auth/logout", "/auth/refresh")
+    );
+    let routers = Routers::new(&API_FUNCTIONS);
+    let watch = watch_router();
+    let contract = contract_routes().unwrap_or_default();
+    for (from, to) in [
+        // A route the code added beyond the contract, left out of the template.
+        (logout, String::new()),
+        // A route the template has and no router declares.
+        (logout, refresh),
+        (
+            "Path: /contexts/{name}/memories/{id}",
+            "Path: /contexts/{name}/memory/{id}".into(),
+        ),
+        (
+            "Path: /auth/me\n            Method: ANY",
+            "Path: /auth/me\n            Method: GET".into(),
+        ),
+        // The login routes sent to the contexts function.
+        ("Binary: login", "Binary: contexts".into()),
+        ("Path: /dashboard", "Path: /dashboards".into()),
+        ("Path: /static/{proxy+}", "Path: /assets/{proxy+}".into()),
+    ] {
+        assert!(
+            original.contains(from),
+            "the template no longer has {from:?}"
+        );
+        let drifted = infra::parse(&original.replacen(from, &to, 1)).unwrap();
+        let mut drift = routing_drift(&drifted, &watch, &routers, &API_FUNCTIONS);
+        drift.extend(contract_drift(&drifted, &watch, &routers, &contract));
+        assert!(
+            !drift.is_empty(),
+            "changing {from:?} to {to:?} went unnoticed"
         );
     }
+}
+
+#[test]
+fn a_watch_router_that_misses_or_misdirects_a_route_is_caught() {
+    let template = template();
+    let routers = Routers::new(&API_FUNCTIONS);
+    let mut missing = watch_router();
+    assert!(missing.remove("/auth/logout").is_some());
+    let mut misdirected = watch_router();
+    misdirected.insert("/contexts/{name}".into(), "login".into());
+    for watch in [missing, misdirected] {
+        assert!(!routing_drift(&template, &watch, &routers, &API_FUNCTIONS).is_empty());
+    }
+}
+
+#[test]
+fn a_router_that_lacks_a_route_or_takes_another_functions_is_caught() {
+    let template = template();
+    let watch = watch_router();
+    // The contract as the code declares it, so this holds without `../shared` too.
+    let contract: BTreeSet<(String, String)> = declared_paths(&API_FUNCTIONS)
+        .into_iter()
+        .map(|(_, path)| ("GET".to_owned(), path))
+        .collect();
+    let without_contexts: [ApiFunction; 3] = [
+        ("signup", api::routes::signup),
+        ("login", api::routes::login),
+        ("contexts", Routes::new),
+    ];
+    let login_with_signup: [ApiFunction; 3] = [
+        ("signup", api::routes::signup),
+        ("login", || {
+            api::routes::login().merge(api::routes::signup())
+        }),
+        ("contexts", api::routes::contexts),
+    ];
+    for api_functions in [without_contexts, login_with_signup] {
+        let routers = Routers::new(&api_functions);
+        assert!(!routing_drift(&template, &watch, &routers, &api_functions).is_empty());
+        assert!(!contract_drift(&template, &watch, &routers, &contract).is_empty());
+    }
+    // A route the contract names and no router declares.
+    let unserved = routes_in_contract("`POST /auth/refresh`");
+    assert!(
+        !contract_drift(&template, &watch, &Routers::new(&API_FUNCTIONS), &unserved).is_empty()
+    );
+}
+
+#[test]
+fn each_function_serves_the_router_these_checks_ask() {
+    let main = |binary: &str| {
+        let path = workspace_root().join(format!("functions/{binary}/src/main.rs"));
+        std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+    };
+    for (binary, _) in API_FUNCTIONS {
+        assert!(
+            main(binary).contains(&format!("lambda::run(api::routes::{binary})")),
+            "functions/{binary} serves another router than api::routes::{binary}"
+        );
+    }
+    assert!(main(PAGES).contains("lambda::serve(pages::router())"));
+    let checked: Vec<&str> = API_FUNCTIONS
+        .iter()
+        .map(|&(binary, _)| binary)
+        .chain([PAGES])
+        .collect();
+    assert_eq!(checked, FUNCTIONS);
 }
 
 #[test]
@@ -343,10 +672,10 @@ fn the_pages_are_served_on_the_api_origin_by_the_pages_function() {
     let mut expected: BTreeSet<&str> = site::PAGES.iter().map(|page| page.path).collect();
     expected.insert(STATIC_ROUTE);
     expected.insert(site::OPENAPI_PATH);
-    expected.insert("$default");
+    expected.insert(DEFAULT_ROUTE);
     let served: BTreeSet<&str> = routes
         .iter()
-        .filter(|r| r.binary == "pages")
+        .filter(|r| r.binary == PAGES)
         .map(|r| r.path.as_str())
         .collect();
     assert_eq!(served, expected);
@@ -357,27 +686,9 @@ fn the_pages_are_served_on_the_api_origin_by_the_pages_function() {
     );
     for route in routes
         .iter()
-        .filter(|r| r.binary == "pages" && r.path != "$default")
+        .filter(|r| r.binary == PAGES && r.path != DEFAULT_ROUTE)
     {
         assert_eq!(route.method, "GET", "{}", route.path);
-    }
-}
-
-#[test]
-fn nothing_but_the_contract_and_the_pages_is_routed() {
-    let routes = infra::routes(&template());
-    let known: BTreeSet<&str> = CONTRACT_ROUTES
-        .iter()
-        .chain(&ADDED_ROUTES)
-        .map(|(_, path, _)| *path)
-        .chain(site::PAGES.iter().map(|page| page.path))
-        .chain([STATIC_ROUTE, site::OPENAPI_PATH, "$default"])
-        .collect();
-    for route in &routes {
-        assert!(
-            known.contains(route.path.as_str()),
-            "unexpected route {route:?}"
-        );
     }
 }
 
@@ -403,7 +714,7 @@ fn watch_router() -> BTreeMap<String, String> {
 fn cargo_lambda_watch_routes_like_the_template() {
     let from_template: BTreeMap<String, String> = infra::routes(&template())
         .into_iter()
-        .filter(|route| route.path != "$default")
+        .filter(|route| route.path != DEFAULT_ROUTE)
         // matchit's catch-all is {*name}; API Gateway's greedy parameter is {name+}.
         .map(|route| (route.path.replace("{proxy+}", "{*proxy}"), route.binary))
         .collect();
