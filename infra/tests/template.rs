@@ -365,7 +365,7 @@ impl Routers {
             .iter()
             .map(|&(binary, routes)| (binary, api::router(Arc::clone(&app), routes())))
             .collect();
-        functions.push((PAGES, pages::router()));
+        functions.push((PAGES, site::embedded::router()));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -657,7 +657,7 @@ fn each_function_serves_the_router_these_checks_ask() {
             "functions/{binary} serves another router than api::routes::{binary}"
         );
     }
-    assert!(main(PAGES).contains("lambda::serve(pages::router())"));
+    assert!(main(PAGES).contains("lambda::serve(site::embedded::router())"));
     let checked: Vec<&str> = API_FUNCTIONS
         .iter()
         .map(|&(binary, _)| binary)

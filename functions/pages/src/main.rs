@@ -1,8 +1,8 @@
-//! The `pages` Lambda: serves `pages::router()` (the web pages, the static files and
-//! the OpenAPI document, embedded at build time) on the API's origin.
+//! The `pages` Lambda: serves `site::embedded::router()` (the web pages, the static
+//! files and the OpenAPI document, embedded at build time) on the API's origin.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    lambda::serve(pages::router()).await
+    lambda::serve(site::embedded::router()).await
 }

@@ -3,6 +3,9 @@
 //! embedded at build time). Which path shows which file, and the headers every page
 //! and static file is sent with, are stated here once.
 
+#[cfg(feature = "embedded")]
+pub mod embedded;
+
 use http::HeaderName;
 use http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,

@@ -1,9 +1,9 @@
-//! The `pages` function's router: the web pages (`/`, `/login`, `/dashboard`,
+//! The `pages` function's router (feature `embedded`): the web pages (`/`, `/login`, `/dashboard`,
 //! `/static/*`) and the OpenAPI document, on the same origin as the API, so the token
 //! the pages keep in localStorage works exactly as under local-dev. It also answers
 //! the API Gateway `$default` route, so an unknown path gets the API's JSON 404 rather
-//! than the gateway's own body. A library so the infra checks can ask it, in process,
-//! which paths it serves.
+//! than the gateway's own body. The infra checks ask it, in process, which paths it
+//! serves.
 //!
 //! The files are `local-dev/static`, embedded at build time; which path shows which
 //! file and the headers they carry come from `site`, as local-dev's do.
@@ -26,16 +26,16 @@ pub fn router() -> Router {
     let mut router =
         Router::new()
             .route(
-                &format!("{}/{{*file}}", site::STATIC_PREFIX),
+                &format!("{}/{{*file}}", crate::STATIC_PREFIX),
                 get(|Path(file): Path<String>, request: Request| async move {
                     embedded(&file, &request)
                 }),
             )
             .route(
-                site::OPENAPI_PATH,
-                get(|request: Request| async move { embedded(site::OPENAPI_FILE, &request) }),
+                crate::OPENAPI_PATH,
+                get(|request: Request| async move { embedded(crate::OPENAPI_FILE, &request) }),
             );
-    for page in site::PAGES {
+    for page in crate::PAGES {
         router = router.route(
             page.path,
             get(move |request: Request| async move { embedded(page.file, &request) }),
@@ -105,7 +105,7 @@ fn serve(file: &EmbeddedFile, request: &Request, head: bool) -> http::Response<B
     if let Ok(etag) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, etag);
     }
-    for (name, value) in site::SECURITY_HEADERS {
+    for (name, value) in crate::SECURITY_HEADERS {
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
@@ -144,7 +144,7 @@ mod tests {
 
     #[test]
     fn every_page_is_served_from_its_file_with_the_security_headers() {
-        for page in site::PAGES {
+        for page in crate::PAGES {
             let response = get(page.path);
             assert_eq!(response.status(), StatusCode::OK, "{}", page.path);
             let on_disk = std::fs::read(
@@ -165,7 +165,7 @@ mod tests {
                     .unwrap()
                     .starts_with("text/html")
             );
-            for (name, value) in site::SECURITY_HEADERS {
+            for (name, value) in crate::SECURITY_HEADERS {
                 assert_eq!(response.headers()[&name], value, "{} {name}", page.path);
             }
         }
@@ -182,7 +182,7 @@ mod tests {
                 continue;
             }
             let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-            let response = get(&format!("{}/{name}", site::STATIC_PREFIX));
+            let response = get(&format!("{}/{name}", crate::STATIC_PREFIX));
             assert_eq!(response.status(), StatusCode::OK, "{name}");
             assert_eq!(
                 response.body().as_ref(),
@@ -192,7 +192,7 @@ mod tests {
             files += 1;
         }
         assert!(
-            files >= site::PAGES.len(),
+            files >= crate::PAGES.len(),
             "the folder has the pages at least"
         );
     }
@@ -247,7 +247,7 @@ mod tests {
     fn the_committed_openapi_document_is_the_one_the_code_declares() {
         let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../local-dev/static")
-            .join(site::OPENAPI_FILE);
+            .join(crate::OPENAPI_FILE);
         let generated = api::openapi::json();
         if std::env::var_os("MEM0_WRITE_OPENAPI").is_some() {
             std::fs::write(&committed, &generated).unwrap();
@@ -255,10 +255,10 @@ mod tests {
         let on_disk = std::fs::read_to_string(&committed).unwrap_or_default();
         assert!(
             on_disk == generated,
-            "{} is stale: run `MEM0_WRITE_OPENAPI=1 cargo test -p pages openapi` and commit it",
+            "{} is stale: run `MEM0_WRITE_OPENAPI=1 cargo test -p site --features embedded openapi` and commit it",
             committed.display()
         );
-        let served = get(site::OPENAPI_PATH);
+        let served = get(crate::OPENAPI_PATH);
         assert_eq!(served.status(), StatusCode::OK);
         assert_eq!(served.headers()[header::CONTENT_TYPE], "application/json");
     }
