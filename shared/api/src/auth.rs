@@ -18,13 +18,13 @@ use crate::{SharedApp, password, summary};
 #[derive(Deserialize, ToSchema)]
 pub struct SignupUser {
     /// Trimmed and lower-cased.
-    #[schema(max_length = 254, example = "ada@example.com")]
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     email: String,
     /// 12-128 characters; common or guessable passwords are refused (`weak_password`).
     #[schema(min_length = 12, max_length = 128)]
     password: String,
-    /// 1-100 characters after trimming.
-    #[schema(max_length = 100)]
+    /// 1-100 characters after trimming, without control characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
 }
 
@@ -37,8 +37,8 @@ pub struct SignupOrganization {
 
 #[derive(Deserialize, ToSchema)]
 pub struct OrganizationFields {
-    /// 1-100 characters after trimming.
-    #[schema(max_length = 100)]
+    /// 1-100 characters after trimming, without control characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
     #[schema(max_length = 100)]
     domain: Option<String>,
@@ -50,6 +50,7 @@ pub struct OrganizationFields {
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginBody {
+    #[schema(format = Email)]
     email: String,
     password: String,
 }
@@ -60,9 +61,9 @@ pub struct UserView {
     user_id: u64,
     email: String,
     name: String,
-    #[schema(value_type = String, example = "individual")]
+    #[schema(value_type = AccountTypeName)]
     account_type: AccountType,
-    #[schema(value_type = String, example = "user")]
+    #[schema(value_type = RoleName)]
     role: Role,
     #[serde(skip_serializing_if = "Option::is_none")]
     organization_id: Option<u64>,
@@ -70,6 +71,25 @@ pub struct UserView {
     #[serde(skip_serializing_if = "Option::is_none")]
     jwt_token: Option<String>,
     email_verified: bool,
+}
+
+// `AccountType` and `Role` as the document shows them; the store's types have no schema.
+/// `individual`, or `organization_admin` for whoever signed up an organization.
+#[derive(ToSchema)]
+#[schema(as = AccountType, rename_all = "snake_case")]
+#[allow(dead_code)]
+enum AccountTypeName {
+    Individual,
+    OrganizationAdmin,
+}
+
+/// `admin` for whoever signed up an organization, else `user`.
+#[derive(ToSchema)]
+#[schema(as = Role, rename_all = "snake_case")]
+#[allow(dead_code)]
+enum RoleName {
+    User,
+    Admin,
 }
 
 impl UserView {

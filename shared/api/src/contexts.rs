@@ -53,14 +53,14 @@ pub struct CreateContext {
     #[schema(max_length = 1000)]
     description: Option<String>,
     /// `private` (the default) or `organization`.
-    #[schema(example = "private")]
+    #[schema(value_type = Option<VisibilityName>)]
     visibility: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct AddMemory {
     /// 1-16,000 characters; no control characters but line breaks and tabs.
-    #[schema(max_length = 16000)]
+    #[schema(min_length = 1, max_length = 16000)]
     text: String,
     /// At most 20 tags of 1-64 characters; duplicates are dropped.
     tags: Option<Vec<String>>,
@@ -70,10 +70,21 @@ pub struct AddMemory {
 pub struct ContextView {
     name: String,
     description: String,
-    #[schema(value_type = String, example = "private")]
+    #[schema(value_type = VisibilityName)]
     visibility: Visibility,
+    #[schema(format = DateTime)]
     created_at: String,
     memory_count: u64,
+}
+
+// `Visibility` as the document shows it; the store's type has no schema.
+/// `private`: the owner alone; `organization`: every member of the owner's organization.
+#[derive(ToSchema)]
+#[schema(as = Visibility, rename_all = "snake_case")]
+#[allow(dead_code)]
+enum VisibilityName {
+    Private,
+    Organization,
 }
 
 impl From<Context> for ContextView {
@@ -95,6 +106,7 @@ pub struct MemoryJson<'a> {
     id: &'a str,
     text: &'a str,
     tags: &'a [String],
+    #[schema(format = DateTime)]
     created_at: String,
 }
 
