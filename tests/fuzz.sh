@@ -19,6 +19,9 @@ if [ ! -x "$schemathesis" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$repo/tests/requirements.txt"
 fi
 
+# The judge first: it decides what of schemathesis' output fails the run.
+(cd "$repo/tests" && "$python" -B -m unittest -q test_fuzz_verdict)
+
 # A no-op after the test run's build; keeps a lone run from fuzzing a stale binary.
 (cd "$repo" && cargo build --quiet -p local-dev --locked)
 target=${CARGO_TARGET_DIR:-target}
@@ -86,6 +89,7 @@ PYTHON
 # CPython 3.11 bug in ast.parse (Hypothesis describing its strategies), and the server
 # answers in a millisecond, so a second worker buys little on two cores.
 seconds=${MEM0_FUZZ_SECONDS:-75}
+export MEM0_FUZZ_CACHE="$target/schemathesis-cache"
 status=0
 timeout $((seconds + 60)) "$schemathesis" --config-file "$repo/tests/schemathesis.toml" \
   run "$base/openapi.json" --url "$base" \
