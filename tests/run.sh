@@ -2,9 +2,10 @@
 # Runs every test: the infra template checks (cfn-lint), unit tests, the store
 # conformance suite on the embedded store and on a real DynamoDB-compatible server
 # (moto), the end-to-end tests against local-dev on both stores, the CLI and MCP server
-# as processes, the Lambdas under `cargo lambda watch`, and the web pages in headless
-# chromium. Needs cargo, python3 and node/npm; installs moto, cargo-lambda and cfn-lint
-# into target/test-venv, chromium with apt (as root) and playwright-core with npm.
+# as processes, the Lambdas under `cargo lambda watch`, schemathesis fuzzing local-dev
+# with its OpenAPI document, and the web pages in headless chromium. Needs cargo,
+# python3 and node/npm; installs moto, schemathesis, cargo-lambda and cfn-lint into
+# target/test-venv, chromium with apt (as root) and playwright-core with npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +52,9 @@ MEM0_E2E_STORE=dynamodb DYNAMODB_ENDPOINT="$endpoint" cargo test --workspace --l
 
 echo "== the API Lambdas under cargo lambda watch"
 bash tests/lambda-watch.sh "$endpoint"
+
+echo "== schemathesis fuzzes local-dev with its own OpenAPI document (GET /openapi.json)"
+bash tests/fuzz.sh "$venv"
 
 echo "== web pages in headless chromium"
 bash tests/browser/run.sh

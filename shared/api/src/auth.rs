@@ -19,13 +19,13 @@ use crate::{SharedApp, password, summary};
 #[derive(Deserialize, ToSchema)]
 pub struct SignupUser {
     /// Trimmed and lower-cased.
-    #[schema(max_length = 254, example = "ada@example.com")]
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     email: String,
     /// 12-128 characters; common or guessable passwords are refused (`weak_password`).
     #[schema(min_length = 12, max_length = 128)]
     password: String,
-    /// 1-100 characters after trimming.
-    #[schema(max_length = 100)]
+    /// 1-100 characters after trimming, without control characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
 }
 
@@ -38,8 +38,8 @@ pub struct SignupOrganization {
 
 #[derive(Deserialize, ToSchema)]
 pub struct OrganizationFields {
-    /// 1-100 characters after trimming.
-    #[schema(max_length = 100)]
+    /// 1-100 characters after trimming, without control characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
     #[schema(max_length = 100)]
     domain: Option<String>,
@@ -51,6 +51,7 @@ pub struct OrganizationFields {
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginBody {
+    #[schema(format = Email)]
     email: String,
     password: String,
 }

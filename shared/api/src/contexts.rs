@@ -53,14 +53,14 @@ pub struct CreateContext {
     #[schema(max_length = 1000)]
     description: Option<String>,
     /// `private` (the default) or `organization`.
-    #[schema(example = "private")]
+    #[schema(value_type = Option<Visibility>)]
     visibility: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct AddMemory {
     /// 1-16,000 characters; no control characters but line breaks and tabs.
-    #[schema(max_length = 16000)]
+    #[schema(min_length = 1, max_length = 16000)]
     text: String,
     /// At most 20 tags of 1-64 characters; duplicates are dropped.
     tags: Option<Vec<String>>,
@@ -71,6 +71,7 @@ pub struct ContextView {
     name: String,
     description: String,
     visibility: Visibility,
+    #[schema(format = DateTime)]
     created_at: String,
     memory_count: u64,
 }
@@ -94,6 +95,7 @@ pub struct MemoryJson<'a> {
     id: &'a str,
     text: &'a str,
     tags: &'a [String],
+    #[schema(format = DateTime)]
     created_at: String,
 }
 

@@ -100,6 +100,37 @@ mod tests {
         }
     }
 
+    /// The `enum` of the document's schema `name`.
+    fn enum_values(name: &str) -> Vec<String> {
+        let document: serde_json::Value = serde_json::from_str(&json()).unwrap();
+        let values = document["components"]["schemas"][name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} has an enum"));
+        values
+            .iter()
+            .map(|value| value.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_documented_enums_are_exactly_the_values_the_store_writes() {
+        use store::{AccountType, Role, Visibility};
+        // Exhaustive matches: a new variant fails to compile here until it is listed.
+        let account_types =
+            [AccountType::Individual, AccountType::OrganizationAdmin].map(|v| match v {
+                AccountType::Individual | AccountType::OrganizationAdmin => v.as_str(),
+            });
+        let roles = [Role::User, Role::Admin].map(|v| match v {
+            Role::User | Role::Admin => v.as_str(),
+        });
+        let visibilities = [Visibility::Private, Visibility::Organization].map(|v| match v {
+            Visibility::Private | Visibility::Organization => v.as_str(),
+        });
+        assert_eq!(enum_values("AccountType"), account_types);
+        assert_eq!(enum_values("Role"), roles);
+        assert_eq!(enum_values("Visibility"), visibilities);
+    }
+
     #[test]
     fn every_operation_documents_its_errors_and_protected_ones_their_401() {
         let document: serde_json::Value = serde_json::from_str(&json()).unwrap();
