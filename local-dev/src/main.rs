@@ -42,7 +42,7 @@ struct Args {
     /// Port on 127.0.0.1 (0 picks a free one and prints it).
     #[arg(long, env = "PORT", default_value_t = 8000)]
     port: u16,
-    /// Where the embedded store and the token signing secret are kept.
+    /// Where the embedded store, the token signing secret and the mail outbox are kept.
     #[arg(long, env = "MEM0_DATA_DIR", default_value = "./.mem0-local")]
     data_dir: PathBuf,
     #[arg(long, env = "MEM0_STORE", value_enum, default_value_t = StoreKind::Embedded)]
@@ -68,6 +68,9 @@ struct Args {
     /// Failed logins per 15 minutes at one account, from any addresses.
     #[arg(long, env = vars::FAILED_LOGINS_PER_ACCOUNT, default_value_t = api::Limits::default().failed_logins_per_account)]
     failed_logins_per_account: u32,
+    /// The origin links in mail point at (default: the address local-dev listens on).
+    #[arg(long, env = vars::PUBLIC_ORIGIN)]
+    public_origin: Option<String>,
     /// Folder with the web pages.
     #[arg(long, env = "MEM0_STATIC_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/static"))]
     static_dir: PathBuf,
@@ -116,8 +119,6 @@ async fn serve(args: Args) -> Result<(), StartError> {
         failed_logins_per_address: args.failed_logins_per_address,
         failed_logins_per_account: args.failed_logins_per_account,
     };
-    let app = Arc::new(api::App::new(store, tokens, limits));
-
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|error| {
@@ -127,6 +128,15 @@ async fn serve(args: Args) -> Result<(), StartError> {
             )
         })?;
     let address = listener.local_addr()?;
+    let origin = args
+        .public_origin
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let outbox = api::mail::Outbox::open(&args.data_dir.join("outbox"))
+        .map_err(|error| format!("cannot create the outbox folder: {error}"))?;
+    let app = Arc::new(
+        api::App::new(store, tokens, limits).with_mail(Arc::new(outbox), api::Links::new(&origin)),
+    );
     // Tests and scripts wait for this exact line.
     println!("mem0 local-dev listening on http://{address}");
     // A trailing slash names the same route, as on the deployed functions.

@@ -1,10 +1,13 @@
 //! Configuration: one typed struct, read once at start-up. A missing or weak secret
 //! stops the process with a message that says what to set.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use claims::{TokenKeys, TokenSettings};
 use secrecy::SecretString;
+
+use crate::mail::Links;
 
 /// The environment variables the functions read, named once: `Config::from_vars`
 /// reads them and local-dev's flags take the same names.
@@ -21,6 +24,10 @@ pub mod vars {
         "MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS";
     pub const FAILED_LOGINS_PER_ADDRESS: &str = "MEM0_FAILED_LOGINS_PER_ADDRESS";
     pub const FAILED_LOGINS_PER_ACCOUNT: &str = "MEM0_FAILED_LOGINS_PER_ACCOUNT";
+    /// The origin serving the pages, e.g. `https://mem0.example.com`: links in mail point there.
+    pub const PUBLIC_ORIGIN: &str = "MEM0_PUBLIC_ORIGIN";
+    /// A folder to write mail to, one file per message, instead of sending it (local runs).
+    pub const OUTBOX_DIR: &str = "MEM0_OUTBOX_DIR";
 }
 
 /// Abuse limits, per fixed window (see `throttle` for why these three login budgets).
@@ -75,6 +82,10 @@ pub struct Config {
     pub table: String,
     pub dynamodb_endpoint: Option<String>,
     pub limits: Limits,
+    /// Links in mail point at this origin.
+    pub links: Links,
+    /// Set: mail is written there, one file per message, rather than sent.
+    pub outbox_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -84,6 +95,8 @@ impl std::fmt::Debug for Config {
             .field("table", &self.table)
             .field("dynamodb_endpoint", &self.dynamodb_endpoint)
             .field("limits", &self.limits)
+            .field("links", &self.links)
+            .field("outbox_dir", &self.outbox_dir)
             .finish_non_exhaustive()
     }
 }
@@ -98,7 +111,8 @@ impl Config {
     /// directly must be >= 32 bytes), `MEM0_TABLE` (required), `DYNAMODB_ENDPOINT`,
     /// `MEM0_TOKEN_TTL_SECONDS`, `MEM0_SIGNUPS_PER_HOUR` and the login budgets
     /// `MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS`, `MEM0_FAILED_LOGINS_PER_ADDRESS`,
-    /// `MEM0_FAILED_LOGINS_PER_ACCOUNT` through `lookup`.
+    /// `MEM0_FAILED_LOGINS_PER_ACCOUNT`, `MEM0_PUBLIC_ORIGIN` and `MEM0_OUTBOX_DIR`
+    /// through `lookup`.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
@@ -148,6 +162,9 @@ impl Config {
                     defaults.failed_logins_per_account,
                 )?,
             },
+            links: var(vars::PUBLIC_ORIGIN)
+                .map_or_else(Links::default, |origin| Links::new(origin.trim())),
+            outbox_dir: var(vars::OUTBOX_DIR).map(PathBuf::from),
         };
         // Fail at start-up, not on the first login. A fetched secret is checked the
         // same way once it has been fetched.

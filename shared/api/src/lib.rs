@@ -7,6 +7,7 @@ pub mod config;
 mod contexts;
 pub mod error;
 mod extract;
+pub mod mail;
 pub mod openapi;
 mod password;
 mod reply;
@@ -23,6 +24,7 @@ use time::OffsetDateTime;
 pub use config::{Config, Limits, SigningSecret};
 pub use error::{ApiError, ApiResult};
 pub use extract::{ClientAddr, MAX_BODY_BYTES};
+pub use mail::{Links, Mailer};
 pub use routes::router;
 pub use summary::RequestSummary;
 
@@ -32,6 +34,8 @@ pub struct App {
     store: Arc<dyn Store>,
     tokens: TokenKeys,
     limits: Limits,
+    mailer: Arc<dyn Mailer>,
+    links: Links,
 }
 
 /// The router's state.
@@ -43,7 +47,28 @@ impl App {
             store,
             tokens,
             limits,
+            mailer: Arc::new(mail::NotConfigured),
+            links: Links::default(),
         }
+    }
+
+    /// Sends mail with `mailer`, its links pointing at `links`' origin.
+    pub fn with_mail(self, mailer: Arc<dyn Mailer>, links: Links) -> Self {
+        Self {
+            mailer,
+            links,
+            ..self
+        }
+    }
+
+    /// Where this app's mail goes.
+    pub fn mailer(&self) -> &dyn Mailer {
+        &*self.mailer
+    }
+
+    /// The origin links in mail point at.
+    pub fn links(&self) -> &Links {
+        &self.links
     }
 
     fn now(&self) -> OffsetDateTime {

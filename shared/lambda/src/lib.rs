@@ -49,7 +49,15 @@ async fn start() -> Result<App, lambda_http::Error> {
         // A local DynamoDB-compatible server (cargo lambda watch); deployed tables come from infra/.
         store.ensure_table().await?;
     }
-    Ok(App::new(Arc::new(store), tokens, config.limits))
+    Ok(App::new(Arc::new(store), tokens, config.limits).with_mail(mailer(&config)?, config.links))
+}
+
+/// Where the function's mail goes: an outbox folder when one is configured (local runs).
+fn mailer(config: &Config) -> Result<Arc<dyn api::Mailer>, lambda_http::Error> {
+    Ok(match &config.outbox_dir {
+        Some(dir) => Arc::new(api::mail::Outbox::open(dir)?),
+        None => Arc::new(api::mail::NotConfigured),
+    })
 }
 
 /// Serves `router` until the Lambda runtime shuts the process down.
