@@ -122,7 +122,8 @@ pub enum KeyState {
 
 impl std::fmt::Display for KeyState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        // `pad`, so that a table's column width applies.
+        f.pad(match self {
             Self::Pending => "pending",
             Self::Signing => "signing",
             Self::Verifying => "verifying",
