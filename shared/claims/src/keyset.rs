@@ -207,9 +207,7 @@ impl KeySet {
     }
 
     fn from_json(text: &str) -> Result<Self, ConfigError> {
-        // serde_json's message names the line and column, never the text around them.
-        let raw: RawSet = serde_json::from_str(text)
-            .map_err(|error| bad(format!("not a key set ({error})")))?;
+        let raw: RawSet = serde_json::from_str(text).map_err(json_error)?;
         if raw.keys.is_empty() {
             return Err(bad("it has no keys".into()));
         }
@@ -357,6 +355,26 @@ impl TryFrom<RawKey> for Key {
     }
 }
 
+/// serde_json quotes the values it finds in the wrong place, and a value there may be a
+/// secret: only a missing or unknown field (a name, never a value) is told.
+fn json_error(error: serde_json::Error) -> ConfigError {
+    let message = error.to_string();
+    let reason = if message.starts_with("unknown field") || message.starts_with("missing field") {
+        message
+    } else {
+        format!(
+            "not a key set (invalid {} at line {} column {})",
+            match error.classify() {
+                serde_json::error::Category::Data => "value",
+                _ => "JSON",
+            },
+            error.line(),
+            error.column()
+        )
+    };
+    bad(reason)
+}
+
 fn bad(reason: String) -> ConfigError {
     ConfigError::BadKeySet(reason)
 }
@@ -495,6 +513,9 @@ mod tests {
                 key("a", &good, r#","retire_after":"tomorrow""#)
             ),
             format!(r#"{{"keys":[{}],"extra":1}}"#, key("a", &good, "")),
+            // The secret where a list of keys belongs: not quoted back.
+            format!(r#"{{"keys":"{good}"}}"#),
+            format!(r#"{{"keys":[{{"kid":"a","secret":["{good}"]}}]}}"#),
         ];
         for case in cases {
             match KeySet::parse(&case) {
