@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 
 use crate::secret;
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Action {
     /// Lists the keys: kid, state, created, signs from, retire after. Never a secret.
     List,
@@ -25,6 +25,9 @@ pub enum Action {
         #[arg(long)]
         activate_in_seconds: Option<u64>,
     },
+    /// Retires a key at once (a leaked one): its tokens are refused from the next start
+    /// (deployed: from each function's next cold start). Rotate first.
+    Retire { kid: String },
     /// Removes the retired keys from the set.
     Prune,
 }
@@ -33,7 +36,7 @@ pub enum Action {
 const DEPLOYED_ACTIVATION: Duration = Duration::from_secs(600);
 
 pub async fn run(
-    action: Action,
+    action: &Action,
     data_dir: &Path,
     secret_id: Option<&str>,
     lifetime: Duration,
@@ -68,6 +71,12 @@ pub async fn run(
                 "added key {kid}, signing from {}",
                 claims::keyset::rfc3339(now.saturating_add(activate_in.as_secs()))
             );
+            true
+        }
+        Action::Retire { kid } => {
+            set.retire(kid, now)?;
+            store.write(&set).await?;
+            println!("retired {kid}");
             true
         }
         Action::Prune => {

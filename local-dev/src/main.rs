@@ -44,7 +44,12 @@ struct Args {
     #[arg(long, env = "PORT", default_value_t = 8000)]
     port: u16,
     /// Where the embedded store and the token signing keys are kept.
-    #[arg(long, env = "MEM0_DATA_DIR", default_value = "./.mem0-local", global = true)]
+    #[arg(
+        long,
+        env = "MEM0_DATA_DIR",
+        default_value = "./.mem0-local",
+        global = true
+    )]
     data_dir: PathBuf,
     #[arg(long, env = "MEM0_STORE", value_enum, default_value_t = StoreKind::Embedded)]
     store: StoreKind,
@@ -106,7 +111,7 @@ async fn main() -> ExitCode {
     let outcome = match &args.command {
         Some(Command::Keys { action, secret_id }) => {
             keys::run(
-                *action,
+                action,
                 &args.data_dir,
                 secret_id.as_deref(),
                 std::time::Duration::from_secs(args.token_ttl_seconds),

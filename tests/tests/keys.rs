@@ -49,7 +49,11 @@ fn kid(token: &str) -> Option<String> {
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).expect("exists").permissions().mode() & 0o777
+    std::fs::metadata(path)
+        .expect("exists")
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 #[tokio::test]
@@ -57,17 +61,19 @@ async fn a_data_directory_with_an_older_builds_jwt_secret_keeps_its_tokens_valid
     // What an older build left: the bare secret, hex, in jwt-secret (0600).
     let old_secret = "6f".repeat(48);
     let data_dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(data_dir.path().join("jwt-secret"), format!("{old_secret}\n")).expect("write");
+    std::fs::write(
+        data_dir.path().join("jwt-secret"),
+        format!("{old_secret}\n"),
+    )
+    .expect("write");
     let server = Server::start_with_own_keys(data_dir);
     let (_, token) = server.new_user().await;
     // The token that build issued for this user: no kid, signed with the secret's bytes.
-    let claims = claims::TokenKeys::new(
-        &old_secret.clone().into(),
-        claims::TokenSettings::default(),
-    )
-    .expect("keys")
-    .verify(&token)
-    .expect("signed with the migrated secret");
+    let claims =
+        claims::TokenKeys::new(&old_secret.clone().into(), claims::TokenSettings::default())
+            .expect("keys")
+            .verify(&token)
+            .expect("signed with the migrated secret");
     let issued_before = jsonwebtoken::encode(
         &Header {
             typ: Some("at+jwt".into()),
@@ -93,7 +99,10 @@ async fn a_data_directory_with_an_older_builds_jwt_secret_keeps_its_tokens_valid
 
     let restarted = Server::start_with_own_keys(data_dir);
     for token in [&issued_before, &token] {
-        restarted.get("/contexts", token).await.expect(StatusCode::OK);
+        restarted
+            .get("/contexts", token)
+            .await
+            .expect(StatusCode::OK);
     }
 }
 
@@ -111,7 +120,10 @@ async fn rotating_keeps_both_keys_tokens_valid_until_the_old_key_retires() {
     assert_eq!(keys.len(), 2);
     assert_eq!(keys[0]["kid"], old_kid.as_str());
     let new_kid = keys[1]["kid"].as_str().expect("kid").to_owned();
-    assert!(printed.contains(&format!("added key {new_kid}")), "{printed}");
+    assert!(
+        printed.contains(&format!("added key {new_kid}")),
+        "{printed}"
+    );
     assert!(keys[0]["retire_after"].is_string(), "the old key retires");
     for key in keys {
         let secret = key["secret"].as_str().expect("secret");
@@ -119,7 +131,10 @@ async fn rotating_keeps_both_keys_tokens_valid_until_the_old_key_retires() {
     }
 
     let server = Server::start_with_own_keys(data_dir);
-    server.get("/contexts", &before).await.expect(StatusCode::OK);
+    server
+        .get("/contexts", &before)
+        .await
+        .expect(StatusCode::OK);
     let login = server.login(&email).await;
     let after = login.expect(StatusCode::OK)["user"]["jwt_token"]
         .as_str()
@@ -132,8 +147,7 @@ async fn rotating_keeps_both_keys_tokens_valid_until_the_old_key_retires() {
     // One token lifetime later: the old key's retire_after has passed.
     let path = data_dir.path().join("signing-keys.json");
     let mut file = key_file(data_dir.path());
-    file["keys"][0]["retire_after"] =
-        claims::keyset::rfc3339(claims::unix_now() - 1).into();
+    file["keys"][0]["retire_after"] = claims::keyset::rfc3339(claims::unix_now() - 1).into();
     std::fs::write(&path, file.to_string()).expect("write");
     let server = Server::start_with_own_keys(data_dir);
     server
@@ -145,7 +159,10 @@ async fn rotating_keeps_both_keys_tokens_valid_until_the_old_key_retires() {
 
     let listed = keys_command(data_dir.path(), &["list"]);
     let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
-    assert!(listed.contains(&old_kid) && listed.contains("retired"), "{listed}");
+    assert!(
+        listed.contains(&old_kid) && listed.contains("retired"),
+        "{listed}"
+    );
     let pruned = keys_command(data_dir.path(), &["prune"]);
     assert!(String::from_utf8_lossy(&pruned.stdout).contains(&format!("removed {old_kid}")));
     let file = key_file(data_dir.path());
@@ -175,7 +192,11 @@ async fn a_key_file_that_is_not_a_key_set_stops_the_start_and_names_the_file() {
     assert!(stderr.contains("created_at"), "{stderr}");
     assert!(!stderr.contains(&secret), "{stderr}");
     // Left as it was, for its owner to fix.
-    assert!(std::fs::read_to_string(&path).expect("kept").contains(&secret));
+    assert!(
+        std::fs::read_to_string(&path)
+            .expect("kept")
+            .contains(&secret)
+    );
 }
 
 /// The deployed procedure's first step: a bare secret, as every deployment before key
@@ -236,8 +257,8 @@ async fn rotating_a_deployed_bare_secret_keeps_it_as_the_legacy_key_and_stages_t
 
     // A cold start on the new version still signs with the legacy key (the new one is
     // pending) and verifies both, so instances on either version understand each other.
-    let keys = claims::TokenKeys::new(&stored.into(), claims::TokenSettings::default())
-        .expect("loads");
+    let keys =
+        claims::TokenKeys::new(&stored.into(), claims::TokenSettings::default()).expect("loads");
     let old_instance =
         claims::TokenKeys::new(&bare.to_owned().into(), claims::TokenSettings::default())
             .expect("loads");

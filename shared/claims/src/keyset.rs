@@ -266,7 +266,10 @@ impl KeySet {
     pub fn state(&self, key: &Key, now: u64) -> KeyState {
         if key.is_retired(now) {
             KeyState::Retired
-        } else if self.signing_key(now).is_some_and(|signing| signing.kid == key.kid) {
+        } else if self
+            .signing_key(now)
+            .is_some_and(|signing| signing.kid == key.kid)
+        {
             KeyState::Signing
         } else if key.signs_from() > now {
             KeyState::Pending
@@ -295,12 +298,30 @@ impl KeySet {
         kid
     }
 
+    /// Retires `kid` at once (a leaked key): its tokens are refused by every instance
+    /// that reads the set from then on. Refused for the key that would leave none to
+    /// sign: rotate first.
+    pub fn retire(&mut self, kid: &str, now: u64) -> Result<(), ConfigError> {
+        let key = self
+            .keys
+            .iter_mut()
+            .find(|key| key.kid == kid)
+            .ok_or_else(|| ConfigError::NoSuchKey(kid.to_owned()))?;
+        let before = key.retire_after.replace(now.saturating_sub(1));
+        if self.signing_key(now).is_none() {
+            if let Some(key) = self.keys.iter_mut().find(|key| key.kid == kid) {
+                key.retire_after = before;
+            }
+            return Err(ConfigError::NoSigningKey);
+        }
+        Ok(())
+    }
+
     /// Removes the keys retired at `now`; returns their kids.
     pub fn prune(&mut self, now: u64) -> Vec<String> {
-        let (retired, kept): (Vec<Key>, Vec<Key>) =
-            std::mem::take(&mut self.keys)
-                .into_iter()
-                .partition(|key| key.is_retired(now));
+        let (retired, kept): (Vec<Key>, Vec<Key>) = std::mem::take(&mut self.keys)
+            .into_iter()
+            .partition(|key| key.is_retired(now));
         self.keys = kept;
         retired.into_iter().map(|key| key.kid).collect()
     }
@@ -482,6 +503,31 @@ mod tests {
         assert_eq!(
             set.get(&first).unwrap().retire_after(),
             Some(NOW + DAY.as_secs() + LEEWAY_SECONDS)
+        );
+    }
+
+    #[test]
+    fn a_leaked_key_is_retired_at_once_but_never_the_last_one_that_signs() {
+        let mut set = KeySet::generate(NOW);
+        let leaked = set.keys()[0].kid().to_owned();
+        assert_eq!(
+            set.retire(&leaked, NOW).unwrap_err(),
+            ConfigError::NoSigningKey
+        );
+        assert_eq!(set.state(set.get(&leaked).unwrap(), NOW), KeyState::Signing);
+        let new = set.rotate(
+            NOW,
+            Rotation {
+                lifetime: DAY,
+                activate_in: Duration::ZERO,
+            },
+        );
+        set.retire(&leaked, NOW).unwrap();
+        assert_eq!(set.state(set.get(&leaked).unwrap(), NOW), KeyState::Retired);
+        assert_eq!(set.signing_key(NOW).unwrap().kid(), new);
+        assert_eq!(
+            set.retire("nope", NOW).unwrap_err(),
+            ConfigError::NoSuchKey("nope".into())
         );
     }
 

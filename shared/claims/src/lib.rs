@@ -81,6 +81,8 @@ pub enum ConfigError {
     BadLifetime,
     #[error("the signing key set is malformed: {0}")]
     BadKeySet(String),
+    #[error("the signing key set has no key {0:?}")]
+    NoSuchKey(String),
     #[error("no key of the signing key set may sign now (each is retired or not active yet)")]
     NoSigningKey,
 }
@@ -264,12 +266,13 @@ impl TokenKeys {
         if key.retire_after.is_some_and(|retire| unix_now() > retire) {
             return Err(TokenError::RetiredKey);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation).map_err(
+            |e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 ErrorKind::ImmatureSignature => TokenError::NotYetValid,
                 _ => TokenError::Invalid(e.to_string()),
-            })?;
+            },
+        )?;
         if !data.header.typ.as_deref().is_some_and(is_access_token_type) {
             return Err(TokenError::WrongType);
         }
@@ -623,7 +626,10 @@ mod tests {
 
     #[test]
     fn a_token_is_verified_with_the_key_its_kid_names_and_no_other() {
-        let both = keys_of(&key_set_json(&[("one", 1, None, None), ("two", 2, None, None)]));
+        let both = keys_of(&key_set_json(&[
+            ("one", 1, None, None),
+            ("two", 2, None, None),
+        ]));
         let (token, _) = keys_of(&key_set_json(&[("one", 1, None, None)]))
             .issue(alice())
             .unwrap();
@@ -662,7 +668,10 @@ mod tests {
             ("old", 1, None, Some(unix_now() - 1)),
             ("new", 2, None, None),
         ]));
-        assert!(matches!(retired.verify(&token), Err(TokenError::RetiredKey)));
+        assert!(matches!(
+            retired.verify(&token),
+            Err(TokenError::RetiredKey)
+        ));
         let retiring = keys_of(&key_set_json(&[
             ("old", 1, None, Some(unix_now() + 60)),
             ("new", 2, None, None),

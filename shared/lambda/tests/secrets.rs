@@ -66,9 +66,7 @@ fn kid(token: &str) -> Option<String> {
 async fn a_bare_secret_loads_as_the_legacy_key_and_verifies_tokens_from_before_key_sets() {
     let aws = aws().await;
     let bare = "bare-secret-from-before-key-sets-0123456789";
-    let keys = load(&aws, &secret(&aws, bare).await)
-        .await
-        .expect("loads");
+    let keys = load(&aws, &secret(&aws, bare).await).await.expect("loads");
     let (token, claims) = keys.issue(subject()).expect("signs");
     assert_eq!(kid(&token).as_deref(), Some("legacy"));
     // What the functions issued before this change: no kid, signed with the bare bytes.
@@ -96,9 +94,7 @@ async fn a_json_key_set_loads_and_its_newest_key_signs_while_the_older_verifies(
         URL_SAFE_NO_PAD.encode([1u8; 32]),
         URL_SAFE_NO_PAD.encode([2u8; 32]),
     );
-    let keys = load(&aws, &secret(&aws, &set).await)
-        .await
-        .expect("loads");
+    let keys = load(&aws, &secret(&aws, &set).await).await.expect("loads");
     let (token, claims) = keys.issue(subject()).expect("signs");
     assert_eq!(kid(&token).as_deref(), Some("new"));
     let by_old = jsonwebtoken::encode(
