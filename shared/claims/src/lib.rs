@@ -196,13 +196,8 @@ impl TokenKeys {
         })
     }
 
-    /// The kid of the key that signs now: the same rule as [`KeySet::signing_key`], asked
-    /// on every issue because a pending key starts signing at its `signs_from` without a
-    /// restart.
-    pub fn signing_kid(&self) -> Option<&str> {
-        self.signing_key().map(|key| key.kid.as_str())
-    }
-
+    /// The key that signs now, by the rule of [`KeySet::signing_key`]; asked on every
+    /// issue because a pending key starts signing at its `signs_from` without a restart.
     fn signing_key(&self) -> Option<&LoadedKey> {
         let now = unix_now();
         self.keys
