@@ -15,7 +15,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, get_service};
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use store::Store;
 use store::dynamo::{DynamoConfig, DynamoStore};
 use store::embedded::EmbeddedStore;
@@ -25,6 +25,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 mod data_dir;
+mod keys;
 mod secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -42,8 +43,13 @@ struct Args {
     /// Port on 127.0.0.1 (0 picks a free one and prints it).
     #[arg(long, env = "PORT", default_value_t = 8000)]
     port: u16,
-    /// Where the embedded store, the token signing secret and the mail outbox are kept.
-    #[arg(long, env = "MEM0_DATA_DIR", default_value = "./.mem0-local")]
+    /// Where the embedded store, the token signing keys and the mail outbox are kept.
+    #[arg(
+        long,
+        env = "MEM0_DATA_DIR",
+        default_value = "./.mem0-local",
+        global = true
+    )]
     data_dir: PathBuf,
     #[arg(long, env = "MEM0_STORE", value_enum, default_value_t = StoreKind::Embedded)]
     store: StoreKind,
@@ -53,8 +59,8 @@ struct Args {
     /// DynamoDB endpoint, e.g. a local server (with --store dynamodb).
     #[arg(long, env = vars::DYNAMODB_ENDPOINT)]
     dynamodb_endpoint: Option<String>,
-    /// Access token lifetime in seconds.
-    #[arg(long, env = vars::TOKEN_TTL_SECONDS, default_value_t = claims::DEFAULT_LIFETIME.as_secs())]
+    /// Access token lifetime in seconds (for `keys rotate`: the longest any server uses).
+    #[arg(long, env = vars::TOKEN_TTL_SECONDS, default_value_t = claims::DEFAULT_LIFETIME.as_secs(), global = true)]
     token_ttl_seconds: u64,
     /// Signups one client address may attempt per hour.
     #[arg(long, env = vars::SIGNUPS_PER_HOUR, default_value_t = api::Limits::default().signups_per_client_per_hour)]
@@ -74,6 +80,22 @@ struct Args {
     /// Folder with the web pages.
     #[arg(long, env = "MEM0_STATIC_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/static"))]
     static_dir: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Lists or rotates the token signing keys (docs/keys.md): the data directory's, or
+    /// with --secret-id the deployed ones.
+    Keys {
+        #[command(subcommand)]
+        action: keys::Action,
+        /// The Secrets Manager secret (ARN or name) holding the deployed key set, instead
+        /// of the data directory's.
+        #[arg(long, global = true)]
+        secret_id: Option<String>,
+    },
 }
 
 type StartError = Box<dyn std::error::Error>;
@@ -88,7 +110,20 @@ async fn main() -> ExitCode {
         // Colour codes only for a person at a terminal, not in a log file.
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    match serve(Args::parse()).await {
+    let args = Args::parse();
+    let outcome = match &args.command {
+        Some(Command::Keys { action, secret_id }) => {
+            keys::run(
+                action,
+                &args.data_dir,
+                secret_id.as_deref(),
+                std::time::Duration::from_secs(args.token_ttl_seconds),
+            )
+            .await
+        }
+        None => serve(args).await,
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("local-dev: {error}");
@@ -104,9 +139,10 @@ async fn serve(args: Args) -> Result<(), StartError> {
             args.data_dir.display()
         )
     })?;
-    let secret = secret::load_or_create(&args.data_dir.join("jwt-secret"))?;
-    let tokens = claims::TokenKeys::new(
-        &secret,
+    // Read once: a rotation (`local-dev keys rotate`) takes effect at the next start.
+    let key_set = secret::load_or_create(&args.data_dir)?;
+    let tokens = claims::TokenKeys::from_key_set(
+        &key_set,
         claims::TokenSettings {
             lifetime: std::time::Duration::from_secs(args.token_ttl_seconds),
             ..claims::TokenSettings::default()

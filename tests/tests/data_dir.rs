@@ -1,5 +1,5 @@
 //! local-dev's data directory as other users on the machine see it: the SQLite file
-//! (password hashes), its `-wal` and `-shm`, and the token signing secret are the
+//! (password hashes), its `-wal` and `-shm`, and the token signing keys are the
 //! owner's only, also when an older build left them open.
 #![cfg(unix)]
 
@@ -78,10 +78,10 @@ fn modes(dir: &Path) -> BTreeMap<String, u32> {
 }
 
 const FILES: [&str; 4] = [
-    "jwt-secret",
     "mem0.sqlite3",
     "mem0.sqlite3-shm",
     "mem0.sqlite3-wal",
+    "signing-keys.json",
 ];
 
 #[track_caller]

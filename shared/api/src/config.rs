@@ -12,9 +12,10 @@ use crate::mail::Links;
 /// The environment variables the functions read, named once: `Config::from_vars`
 /// reads them and local-dev's flags take the same names.
 pub mod vars {
-    /// ARN (or name) of the Secrets Manager secret holding the token signing key.
+    /// ARN (or name) of the Secrets Manager secret holding the token signing key set.
     pub const JWT_SECRET_ARN: &str = "MEM0_JWT_SECRET_ARN";
-    /// The token signing key itself (local runs); at least 32 bytes.
+    /// The token signing key set itself (local runs): a JSON key set, or one bare key of
+    /// at least 32 bytes (`claims::KeySet::parse`).
     pub const JWT_SECRET: &str = "MEM0_JWT_SECRET";
     pub const TABLE: &str = "MEM0_TABLE";
     pub const DYNAMODB_ENDPOINT: &str = "DYNAMODB_ENDPOINT";
@@ -66,11 +67,13 @@ pub enum ConfigError {
     Token(#[from] claims::ConfigError),
 }
 
-/// Where the token signing secret comes from.
+/// Where the token signing key set comes from. Either way its text is a JSON key set or
+/// one bare key (`claims::KeySet::parse`), so a secret from before key sets needs no
+/// change.
 pub enum SigningSecret {
-    /// The key itself: local runs (`cargo lambda watch`, tests).
+    /// The key set itself: local runs (`cargo lambda watch`, tests).
     Value(SecretString),
-    /// The ARN (or name) of a Secrets Manager secret holding the key: deployed
+    /// The ARN (or name) of a Secrets Manager secret holding the key set: deployed
     /// functions, which fetch it once per cold start.
     SecretsManager(String),
 }
@@ -107,8 +110,8 @@ impl Config {
         Self::from_vars(|name| std::env::var(name).ok())
     }
 
-    /// Reads `MEM0_JWT_SECRET_ARN` or `MEM0_JWT_SECRET` (exactly one; a key given
-    /// directly must be >= 32 bytes), `MEM0_TABLE` (required), `DYNAMODB_ENDPOINT`,
+    /// Reads `MEM0_JWT_SECRET_ARN` or `MEM0_JWT_SECRET` (exactly one; a key set given
+    /// directly must be well-formed, a bare key >= 32 bytes), `MEM0_TABLE` (required), `DYNAMODB_ENDPOINT`,
     /// `MEM0_TOKEN_TTL_SECONDS`, `MEM0_SIGNUPS_PER_HOUR` and the login budgets
     /// `MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS`, `MEM0_FAILED_LOGINS_PER_ADDRESS`,
     /// `MEM0_FAILED_LOGINS_PER_ACCOUNT`, `MEM0_PUBLIC_ORIGIN` and `MEM0_OUTBOX_DIR`
@@ -174,9 +177,10 @@ impl Config {
         Ok(config)
     }
 
-    /// The token keys for `key`, refused if it is too short to sign with.
-    pub fn token_keys(&self, key: &SecretString) -> Result<TokenKeys, ConfigError> {
-        Ok(TokenKeys::new(key, self.token_settings.clone())?)
+    /// The token keys of `secret` (a key set, or a bare key), refused if it is malformed,
+    /// a key is too short to sign with, or no key may sign now.
+    pub fn token_keys(&self, secret: &SecretString) -> Result<TokenKeys, ConfigError> {
+        Ok(TokenKeys::new(secret, self.token_settings.clone())?)
     }
 }
 
@@ -226,6 +230,18 @@ mod tests {
     fn a_short_key_given_directly_stops_the_start() {
         let error = config(&[("MEM0_JWT_SECRET", "short"), ("MEM0_TABLE", "mem0")]).unwrap_err();
         assert!(matches!(error, ConfigError::Token(_)), "{error}");
+    }
+
+    #[test]
+    fn a_key_set_given_directly_is_checked_at_start_up() {
+        let retired = r#"{"keys":[{"kid":"a","secret":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY","created_at":"2026-01-01T00:00:00Z","retire_after":"2026-01-02T00:00:00Z"}]}"#;
+        let error = config(&[("MEM0_JWT_SECRET", retired), ("MEM0_TABLE", "mem0")]).unwrap_err();
+        assert!(
+            matches!(error, ConfigError::Token(claims::ConfigError::NoSigningKey)),
+            "{error}"
+        );
+        let signing = retired.replace(r#","retire_after":"2026-01-02T00:00:00Z""#, "");
+        assert!(config(&[("MEM0_JWT_SECRET", &signing), ("MEM0_TABLE", "mem0")]).is_ok());
     }
 
     #[test]

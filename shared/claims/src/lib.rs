@@ -12,10 +12,19 @@
 //! - `exp - iat` above the configured lifetime, so a key that leaked once cannot mint
 //!   tokens that outlive its rotation;
 //! - an `iss` or `aud` other than the configured ones.
+//!
+//! Keys: [`TokenKeys`] holds a [`KeySet`] (see [`keyset`] for its format and rules). The
+//! header of every token names its key (`kid`); verification takes exactly that key
+//! (never every key in turn) and refuses an unknown `kid` and a key past its
+//! `retire_after`. A token without `kid` was issued before key sets: it is verified with
+//! the [`LEGACY_KID`] key only, so it keeps working until that key is retired.
+
+pub mod keyset;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+pub use keyset::{KeySet, KeyState, LEGACY_KID, Rotation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +79,12 @@ pub enum ConfigError {
     SecretTooShort,
     #[error("the token lifetime must be between one minute and 30 days")]
     BadLifetime,
+    #[error("the signing key set is malformed: {0}")]
+    BadKeySet(String),
+    #[error("the signing key set has no key {0:?}")]
+    NoSuchKey(String),
+    #[error("no key of the signing key set may sign now (each is retired or not active yet)")]
+    NoSigningKey,
 }
 
 /// Why a token was refused. Callers answer 401 whatever the reason; the reason is for logs.
@@ -85,6 +100,10 @@ pub enum TokenError {
     NotYetValid,
     #[error("token lifetime (exp - iat) is negative or above the configured one")]
     LifetimeTooLong,
+    #[error("token signed with a key that is not in the key set")]
+    UnknownKey,
+    #[error("token signed with a retired key")]
+    RetiredKey,
     #[error("token invalid: {0}")]
     Invalid(String),
     #[error("token could not be signed: {0}")]
@@ -108,31 +127,48 @@ impl Default for TokenSettings {
     }
 }
 
-/// Issues and verifies tokens with one secret. Build once at start-up; cheap to share.
+/// Issues and verifies tokens with a key set. Build once at start-up; cheap to share.
 pub struct TokenKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    keys: Vec<LoadedKey>,
     validation: Validation,
     settings: TokenSettings,
 }
 
+struct LoadedKey {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    created_at: u64,
+    signs_from: u64,
+    retire_after: Option<u64>,
+}
+
 impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kids: Vec<&str> = self.keys.iter().map(|key| key.kid.as_str()).collect();
         f.debug_struct("TokenKeys")
+            .field("kids", &kids)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
 impl TokenKeys {
+    /// The keys of `secret` as stored: a JSON key set, or a bare key (>= 32 bytes) that
+    /// becomes the one key [`LEGACY_KID`]; see [`KeySet::parse`].
     pub fn new(secret: &SecretString, settings: TokenSettings) -> Result<Self, ConfigError> {
-        let secret = secret.expose_secret().as_bytes();
-        if secret.len() < MIN_SECRET_BYTES {
-            return Err(ConfigError::SecretTooShort);
-        }
+        Self::from_key_set(&KeySet::parse(secret.expose_secret())?, settings)
+    }
+
+    /// Refuses a set in which no key may sign now: it would start and then fail every
+    /// login.
+    pub fn from_key_set(set: &KeySet, settings: TokenSettings) -> Result<Self, ConfigError> {
         let lifetime = settings.lifetime.as_secs();
         if !(60..=30 * 24 * 60 * 60).contains(&lifetime) {
             return Err(ConfigError::BadLifetime);
+        }
+        if set.signing_key(unix_now()).is_none() {
+            return Err(ConfigError::NoSigningKey);
         }
         // Pinning the algorithm is what makes `alg: none` and algorithm-confusion tokens fail.
         let mut validation = Validation::new(Algorithm::HS256);
@@ -141,12 +177,33 @@ impl TokenKeys {
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
+        let keys = set
+            .keys()
+            .iter()
+            .map(|key| LoadedKey {
+                kid: key.kid().to_owned(),
+                encoding: EncodingKey::from_secret(key.secret()),
+                decoding: DecodingKey::from_secret(key.secret()),
+                created_at: key.created_at(),
+                signs_from: key.signs_from(),
+                retire_after: key.retire_after(),
+            })
+            .collect();
         Ok(Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            keys,
             validation,
             settings,
         })
+    }
+
+    /// The key that signs now, by the rule of [`KeySet::signing_key`]; asked on every
+    /// issue because a pending key starts signing at its `signs_from` without a restart.
+    fn signing_key(&self) -> Option<&LoadedKey> {
+        let now = unix_now();
+        self.keys
+            .iter()
+            .filter(|key| key.signs_from <= now && key.retire_after.is_none_or(|at| now <= at))
+            .max_by_key(|key| (key.signs_from, key.created_at))
     }
 
     pub fn lifetime(&self) -> Duration {
@@ -159,7 +216,7 @@ impl TokenKeys {
     }
 
     /// Signs a token as if issued at `issued_at` (Unix seconds); tests use it to make
-    /// expired tokens.
+    /// expired tokens. The key is the one that signs now, whatever `issued_at` says.
     pub fn issue_at(
         &self,
         subject: Subject,
@@ -177,11 +234,15 @@ impl TokenKeys {
             aud: self.settings.audience.clone(),
             jti: ulid::Ulid::new().to_string(),
         };
+        let key = self
+            .signing_key()
+            .ok_or_else(|| TokenError::Signing("no key may sign now".into()))?;
         let header = Header {
             typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
+            kid: Some(key.kid.clone()),
             ..Header::new(Algorithm::HS256)
         };
-        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
+        let token = jsonwebtoken::encode(&header, &claims, &key.encoding)
             .map_err(|e| TokenError::Signing(e.to_string()))?;
         Ok((token, claims))
     }
@@ -189,12 +250,24 @@ impl TokenKeys {
     /// The claims of a valid access token; see the crate docs for what is refused.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         use jsonwebtoken::errors::ErrorKind;
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let kid = header.kid.as_deref().unwrap_or(LEGACY_KID);
+        let key = self
+            .keys
+            .iter()
+            .find(|key| key.kid == kid)
+            .ok_or(TokenError::UnknownKey)?;
+        if key.retire_after.is_some_and(|retire| unix_now() > retire) {
+            return Err(TokenError::RetiredKey);
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation).map_err(
+            |e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 ErrorKind::ImmatureSignature => TokenError::NotYetValid,
                 _ => TokenError::Invalid(e.to_string()),
-            })?;
+            },
+        )?;
         if !data.header.typ.as_deref().is_some_and(is_access_token_type) {
             return Err(TokenError::WrongType);
         }
@@ -504,5 +577,213 @@ mod tests {
             .unwrap();
         assert!(claims.accepted_until() < unix_now());
         assert!(matches!(keys.verify(&token), Err(TokenError::Expired)));
+    }
+
+    // ------------------------------------------------------------- key sets and kid
+
+    fn key_set_json(keys: &[(&str, u8, Option<u64>, Option<u64>)]) -> SecretString {
+        let keys: Vec<serde_json::Value> = keys
+            .iter()
+            .map(|(kid, fill, signs_from, retire_after)| {
+                let mut key = serde_json::json!({
+                    "kid": kid,
+                    "secret": URL_SAFE_NO_PAD.encode([*fill; 32]),
+                    "created_at": keyset::rfc3339(unix_now() - 7200),
+                });
+                if let Some(at) = signs_from {
+                    key["signs_from"] = keyset::rfc3339(*at).into();
+                }
+                if let Some(at) = retire_after {
+                    key["retire_after"] = keyset::rfc3339(*at).into();
+                }
+                key
+            })
+            .collect();
+        SecretString::from(serde_json::json!({ "keys": keys }).to_string())
+    }
+
+    fn keys_of(json: &SecretString) -> TokenKeys {
+        TokenKeys::new(json, TokenSettings::default()).unwrap()
+    }
+
+    fn kid_of(token: &str) -> Option<String> {
+        jsonwebtoken::decode_header(token).unwrap().kid
+    }
+
+    #[test]
+    fn the_header_names_the_signing_key() {
+        let set = keys_of(&key_set_json(&[("one", 1, None, None)]));
+        let (token, _) = set.issue(alice()).unwrap();
+        assert_eq!(kid_of(&token).as_deref(), Some("one"));
+        let (token, _) = keys(SECRET).issue(alice()).unwrap();
+        assert_eq!(kid_of(&token).as_deref(), Some(LEGACY_KID));
+    }
+
+    #[test]
+    fn a_token_is_verified_with_the_key_its_kid_names_and_no_other() {
+        let both = keys_of(&key_set_json(&[
+            ("one", 1, None, None),
+            ("two", 2, None, None),
+        ]));
+        let (token, _) = keys_of(&key_set_json(&[("one", 1, None, None)]))
+            .issue(alice())
+            .unwrap();
+        assert!(both.verify(&token).is_ok());
+        // Signed with key "two" but claiming "one": not rescued by trying the other key.
+        let relabelled = jsonwebtoken::encode(
+            &Header {
+                typ: Some("at+jwt".into()),
+                kid: Some("one".into()),
+                ..Header::new(Algorithm::HS256)
+            },
+            &both.verify(&token).unwrap(),
+            &EncodingKey::from_secret(&[2; 32]),
+        )
+        .unwrap();
+        assert!(matches!(
+            both.verify(&relabelled),
+            Err(TokenError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn a_token_naming_an_unknown_kid_is_refused() {
+        let keys = keys_of(&key_set_json(&[("one", 1, None, None)]));
+        let (token, _) = keys_of(&key_set_json(&[("elsewhere", 1, None, None)]))
+            .issue(alice())
+            .unwrap();
+        assert!(matches!(keys.verify(&token), Err(TokenError::UnknownKey)));
+    }
+
+    #[test]
+    fn a_retired_key_is_refused_even_while_it_is_still_listed() {
+        let before = keys_of(&key_set_json(&[("old", 1, None, None)]));
+        let (token, _) = before.issue(alice()).unwrap();
+        let retired = keys_of(&key_set_json(&[
+            ("old", 1, None, Some(unix_now() - 1)),
+            ("new", 2, None, None),
+        ]));
+        assert!(matches!(
+            retired.verify(&token),
+            Err(TokenError::RetiredKey)
+        ));
+        let retiring = keys_of(&key_set_json(&[
+            ("old", 1, None, Some(unix_now() + 60)),
+            ("new", 2, None, None),
+        ]));
+        assert!(retiring.verify(&token).is_ok());
+    }
+
+    #[test]
+    fn after_a_rotation_tokens_of_the_old_key_still_verify_and_new_ones_use_the_new_key() {
+        let mut set = KeySet::generate(unix_now() - 3600);
+        let old = set.keys()[0].kid().to_owned();
+        let before = TokenKeys::from_key_set(&set, TokenSettings::default()).unwrap();
+        let (old_token, _) = before.issue(alice()).unwrap();
+        let new = set.rotate(
+            unix_now(),
+            Rotation {
+                lifetime: DEFAULT_LIFETIME,
+                activate_in: Duration::ZERO,
+            },
+        );
+        let after = TokenKeys::from_key_set(&set, TokenSettings::default()).unwrap();
+        let (new_token, _) = after.issue(alice()).unwrap();
+        assert_eq!(kid_of(&old_token), Some(old));
+        assert_eq!(kid_of(&new_token), Some(new));
+        assert!(after.verify(&old_token).is_ok());
+        assert!(after.verify(&new_token).is_ok());
+        // An instance still on the old set does not know the new key.
+        assert!(matches!(
+            before.verify(&new_token),
+            Err(TokenError::UnknownKey)
+        ));
+    }
+
+    #[test]
+    fn a_pending_key_verifies_at_once_and_signs_only_from_its_signs_from() {
+        let pending = keys_of(&key_set_json(&[
+            ("old", 1, None, None),
+            ("next", 2, Some(unix_now() + 600), None),
+        ]));
+        let (token, _) = pending.issue(alice()).unwrap();
+        assert_eq!(kid_of(&token).as_deref(), Some("old"));
+        let (next_token, _) = keys_of(&key_set_json(&[("next", 2, None, None)]))
+            .issue(alice())
+            .unwrap();
+        assert!(pending.verify(&next_token).is_ok());
+        let active = keys_of(&key_set_json(&[
+            ("old", 1, None, Some(unix_now() + 600)),
+            ("next", 2, Some(unix_now() - 1), None),
+        ]));
+        let (token, _) = active.issue(alice()).unwrap();
+        assert_eq!(kid_of(&token).as_deref(), Some("next"));
+    }
+
+    #[test]
+    fn a_token_without_kid_is_verified_with_the_legacy_key_only() {
+        let claims = keys(SECRET).issue(alice()).unwrap().1;
+        let unnamed = |secret: &[u8]| {
+            jsonwebtoken::encode(
+                &Header {
+                    typ: Some("at+jwt".into()),
+                    ..Header::new(Algorithm::HS256)
+                },
+                &claims,
+                &EncodingKey::from_secret(secret),
+            )
+            .unwrap()
+        };
+        // A token issued before key sets, with the bare secret now the legacy key.
+        let mut set = KeySet::legacy(SECRET.as_bytes(), 0).unwrap();
+        assert!(keys(SECRET).verify(&unnamed(SECRET.as_bytes())).is_ok());
+        set.rotate(
+            unix_now(),
+            Rotation {
+                lifetime: DEFAULT_LIFETIME,
+                activate_in: Duration::ZERO,
+            },
+        );
+        let rotated = TokenKeys::from_key_set(&set, TokenSettings::default()).unwrap();
+        assert!(rotated.verify(&unnamed(SECRET.as_bytes())).is_ok());
+        // Not the newest key, nor any other.
+        let newest = set.keys()[1].secret().to_vec();
+        assert!(matches!(
+            rotated.verify(&unnamed(&newest)),
+            Err(TokenError::Invalid(_))
+        ));
+        let no_legacy = keys_of(&key_set_json(&[("one", 1, None, None)]));
+        assert!(matches!(
+            no_legacy.verify(&unnamed(&[1; 32])),
+            Err(TokenError::UnknownKey)
+        ));
+        // And not once the legacy key is retired.
+        let retired = keys_of(&SecretString::from(format!(
+            r#"{{"keys":[{{"kid":"legacy","secret":"{}","created_at":"1970-01-01T00:00:00Z","retire_after":"{}"}},{{"kid":"one","secret":"{}","created_at":"1970-01-01T00:00:00Z"}}]}}"#,
+            URL_SAFE_NO_PAD.encode(SECRET),
+            keyset::rfc3339(unix_now() - 1),
+            URL_SAFE_NO_PAD.encode([1; 32]),
+        )));
+        assert!(matches!(
+            retired.verify(&unnamed(SECRET.as_bytes())),
+            Err(TokenError::RetiredKey)
+        ));
+    }
+
+    #[test]
+    fn a_set_in_which_no_key_may_sign_is_refused_at_start_up() {
+        for set in [
+            key_set_json(&[("old", 1, None, Some(unix_now() - 1))]),
+            key_set_json(&[("next", 1, Some(unix_now() + 600), None)]),
+            key_set_json(&[
+                ("old", 1, None, Some(unix_now() - 1)),
+                ("next", 2, Some(unix_now() + 600), None),
+            ]),
+        ] {
+            assert_eq!(
+                TokenKeys::new(&set, TokenSettings::default()).unwrap_err(),
+                ConfigError::NoSigningKey
+            );
+        }
     }
 }

@@ -9,8 +9,10 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use api::{App, ClientAddr, Config, RequestSummary, SigningSecret};
+use aws_config::SdkConfig;
 use axum::Router;
 use axum::response::Response;
+use claims::TokenKeys;
 use lambda_http::request::RequestContext;
 use lambda_http::{RequestExt, tower};
 use store::dynamo::{DynamoConfig, DynamoStore};
@@ -33,11 +35,7 @@ async fn start() -> Result<App, lambda_http::Error> {
     let config = Config::from_env()?;
     // One AWS configuration (credentials, region, HTTPS client) for both clients.
     let aws = store::dynamo::load_aws_config().await;
-    let key = match &config.signing_secret {
-        SigningSecret::Value(key) => key.clone(),
-        SigningSecret::SecretsManager(secret_id) => secrets::fetch(&aws, secret_id).await?,
-    };
-    let tokens = config.token_keys(&key)?;
+    let tokens = token_keys(&config, &aws).await?;
     let store = DynamoStore::with_aws_config(
         &aws,
         DynamoConfig {
@@ -58,6 +56,19 @@ fn mailer(config: &Config) -> Result<Arc<dyn api::Mailer>, lambda_http::Error> {
         Some(dir) => Arc::new(api::mail::Outbox::open(dir)?),
         None => Arc::new(api::mail::NotConfigured),
     })
+}
+
+/// The keys the function signs and verifies tokens with, read once per cold start: the
+/// key set (or bare key) of `MEM0_JWT_SECRET`, or of the Secrets Manager secret
+/// `MEM0_JWT_SECRET_ARN` names. An instance keeps these keys for its whole life, so after
+/// a rotation it goes on signing with the old key until it is recycled; that is why the
+/// old key keeps verifying until its `retire_after` (docs/keys.md).
+pub async fn token_keys(config: &Config, aws: &SdkConfig) -> Result<TokenKeys, lambda_http::Error> {
+    let secret = match &config.signing_secret {
+        SigningSecret::Value(secret) => secret.clone(),
+        SigningSecret::SecretsManager(secret_id) => secrets::fetch(aws, secret_id).await?,
+    };
+    Ok(config.token_keys(&secret)?)
 }
 
 /// Serves `router` until the Lambda runtime shuts the process down.

@@ -1,5 +1,6 @@
-//! The token signing key, fetched from AWS Secrets Manager once per cold start, so
-//! it never sits in the function's environment or in the template.
+//! The token signing key set, fetched from AWS Secrets Manager once per cold start, so
+//! it never sits in the function's environment or in the template. Its value is a JSON
+//! key set or, as before key sets, one bare key (`claims::KeySet::parse`).
 
 use aws_config::SdkConfig;
 use secrecy::SecretString;

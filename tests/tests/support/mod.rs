@@ -112,18 +112,34 @@ impl Server {
 
     /// Starts on an existing data directory, as a restart would.
     pub fn start_in(data_dir: tempfile::TempDir, extra_args: &[&str]) -> Self {
+        Self::start_signing_with(data_dir, extra_args, Some(SECRET))
+    }
+
+    /// Starts on `data_dir` with the signing keys kept there (no `MEM0_JWT_SECRET`).
+    pub fn start_with_own_keys(data_dir: tempfile::TempDir) -> Self {
+        Self::start_signing_with(data_dir, &[], None)
+    }
+
+    fn start_signing_with(
+        data_dir: tempfile::TempDir,
+        extra_args: &[&str],
+        secret: Option<&str>,
+    ) -> Self {
         let mut command = Command::new(binary());
         command
             .args(["--port", "0", "--data-dir"])
             .arg(data_dir.path())
             .args(extra_args)
-            .env("MEM0_JWT_SECRET", SECRET)
+            .env_remove("MEM0_JWT_SECRET")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if !extra_args.contains(&"--signups-per-hour") {
             // Most tests sign up many users from one address; the throttle has its own test.
             command.args(["--signups-per-hour", "100000"]);
+        }
+        if let Some(secret) = secret {
+            command.env("MEM0_JWT_SECRET", secret);
         }
         if std::env::var("MEM0_E2E_STORE").as_deref() == Ok("dynamodb") {
             command.args(["--store", "dynamodb", "--table", &table_for(&data_dir)]);
