@@ -30,6 +30,7 @@ fn fixture() -> &'static Fixture {
             failed_logins_per_account_and_address: u32::MAX,
             failed_logins_per_address: u32::MAX,
             failed_logins_per_account: u32::MAX,
+            ..Limits::default()
         };
         let app = Arc::new(App::new(Arc::new(store), keys().expect("keys"), limits));
         let subject = claims::Subject {
