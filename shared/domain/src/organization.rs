@@ -141,6 +141,15 @@ impl ContextAddress {
     }
 }
 
+impl std::fmt::Display for ContextAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Own(name) => write!(f, "{name}"),
+            Self::Of(owner, name) => write!(f, "{owner}:{name}"),
+        }
+    }
+}
+
 /// The path segment addressing the context `name` of `owner`, as `href`s carry it.
 pub fn shared_address(owner: UserId, name: &ContextName) -> String {
     format!("{owner}:{name}")
