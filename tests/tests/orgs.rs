@@ -416,7 +416,7 @@ async fn every_cross_tenant_attempt_is_404_or_403_and_changes_nothing() {
             format!("/orgs/{}/members", acme.org),
             format!("/orgs/{}/invitations", acme.org),
             format!("/orgs/{}", acme.org + 1000),
-            format!("/orgs/not-a-number"),
+            "/orgs/not-a-number".to_owned(),
         ] {
             server
                 .get(&path, outsider)
