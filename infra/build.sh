@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-functions=(signup login contexts pages)
+functions=(signup login contexts orgs pages)
 venv=target/test-venv
 mkdir -p target
 if [ ! -x "$venv/bin/python" ]; then

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use domain::ContextName;
+use domain::{ContextAddress, ContextName};
 
 use crate::api_url::ApiUrl;
 
@@ -75,8 +75,19 @@ pub struct Context {
     #[serde(default)]
     pub description: Option<String>,
     pub visibility: String,
+    /// Where the context is addressed: `/contexts/{name}` or `/contexts/{owner_id}:{name}`.
+    #[serde(default)]
+    pub href: Option<String>,
+    /// A shared context's owner.
+    #[serde(default)]
+    pub owner: Option<Owner>,
     #[serde(default)]
     pub memory_count: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Owner {
+    pub name: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,9 +234,9 @@ impl Api {
     pub async fn delete_context(
         &self,
         token: &str,
-        name: &ContextName,
+        name: &ContextAddress,
     ) -> Result<Reply<Done>, ApiError> {
-        let path = format!("/contexts/{}", segment(name.as_str()));
+        let path = format!("/contexts/{}", segment(&name.to_string()));
         self.send(Method::DELETE, &path, Some(token), None)
             .await
             .map_err(|error| no_context(error, name))
@@ -234,11 +245,11 @@ impl Api {
     pub async fn remember(
         &self,
         token: &str,
-        context: &ContextName,
+        context: &ContextAddress,
         text: &str,
         tags: &[String],
     ) -> Result<Reply<MemoryBody>, ApiError> {
-        let path = format!("/contexts/{}/memories", segment(context.as_str()));
+        let path = format!("/contexts/{}/memories", segment(&context.to_string()));
         let body = json!({"text": text, "tags": tags});
         self.send(Method::POST, &path, Some(token), Some(body))
             .await
@@ -248,11 +259,11 @@ impl Api {
     pub async fn recall(
         &self,
         token: &str,
-        context: &ContextName,
+        context: &ContextAddress,
         query: Option<&str>,
         limit: Option<u32>,
     ) -> Result<Reply<MemoryPage>, ApiError> {
-        let mut path = format!("/contexts/{}/memories", segment(context.as_str()));
+        let mut path = format!("/contexts/{}/memories", segment(&context.to_string()));
         let params = {
             let mut params = form_urlencoded::Serializer::new(String::new());
             if let Some(query) = query {
@@ -275,12 +286,12 @@ impl Api {
     pub async fn forget(
         &self,
         token: &str,
-        context: &ContextName,
+        context: &ContextAddress,
         id: &str,
     ) -> Result<Reply<Done>, ApiError> {
         let path = format!(
             "/contexts/{}/memories/{}",
-            segment(context.as_str()),
+            segment(&context.to_string()),
             segment(id)
         );
         self.send(Method::DELETE, &path, Some(token), None)
@@ -292,6 +303,17 @@ impl Api {
                     )
                 })
             })
+    }
+
+    /// Any route whose reply the caller reads as JSON (the organization commands).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Result<Reply<Value>, ApiError> {
+        self.send(method, path, Some(token), body).await
     }
 
     async fn send<T: DeserializeOwned>(
@@ -384,7 +406,7 @@ impl Api {
 }
 
 /// The server's 404 names no context; say which one was missing.
-fn no_context(error: ApiError, context: &ContextName) -> ApiError {
+fn no_context(error: ApiError, context: &ContextAddress) -> ApiError {
     not_found(error, || {
         format!(
             "No context {context} that you can see (list them with `mem0 contexts`, create one with `mem0 context create {context}`)."

@@ -7,7 +7,7 @@ use crate::api::{Api, ApiError, Context, Memory, NewOrganization, NewUser, Reply
 use crate::api_url::ApiUrl;
 use crate::credentials::{self, CredentialsError, Saved};
 use crate::session::{Caller, NoSession, Session, Source};
-use crate::{Command, ContextCommand, Password, token};
+use crate::{Command, ContextCommand, OrgCommand, Password, token};
 
 /// Why a command failed; each kind has its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -244,8 +244,110 @@ pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> 
                 format!("Forgot memory {} in {}.", args.id, args.context)
             });
         }
+        Command::Org(command) => org(&ctx, command).await?,
         Command::Mcp => crate::mcp::serve(ctx.api).await?,
     }
+    Ok(())
+}
+
+/// `mem0 org ...`: the caller's organization is the one the server says they are in now.
+async fn org(ctx: &Ctx, command: OrgCommand) -> Result<(), Failure> {
+    use reqwest::Method;
+    use serde_json::{Value, json};
+    let session = ctx.session()?;
+    let me = ctx.authed(&session, ctx.api.me(&session.token).await)?;
+    let Some(org) = me.data.user.organization_id else {
+        return Err(Failure::Other(
+            "You belong to no organization. Accept an invitation (the link in its mail) to join one."
+                .to_owned(),
+        ));
+    };
+    let user_id = me.raw["user"]["user_id"].as_u64().unwrap_or_default();
+    let base = format!("/orgs/{org}");
+    let (method, path, body) = match &command {
+        OrgCommand::Show => (Method::GET, base.clone(), None),
+        OrgCommand::Members => (Method::GET, format!("{base}/members"), None),
+        OrgCommand::Invite { email, role } => (
+            Method::POST,
+            format!("{base}/invitations"),
+            Some(json!({"email": email, "role": role.as_str()})),
+        ),
+        OrgCommand::Invitations => (Method::GET, format!("{base}/invitations"), None),
+        OrgCommand::Revoke { id } => {
+            let id: String = id.chars().filter(char::is_ascii_alphanumeric).collect();
+            (Method::DELETE, format!("{base}/invitations/{id}"), None)
+        }
+        OrgCommand::Role { user_id, role } => (
+            Method::PATCH,
+            format!("{base}/members/{user_id}"),
+            Some(json!({"role": role.as_str()})),
+        ),
+        OrgCommand::Remove { user_id } => {
+            (Method::DELETE, format!("{base}/members/{user_id}"), None)
+        }
+        OrgCommand::Leave => (Method::DELETE, format!("{base}/members/{user_id}"), None),
+    };
+    let reply = ctx.authed(
+        &session,
+        ctx.api.call(method, &path, &session.token, body).await,
+    )?;
+    let text = |body: &Value| -> String {
+        let s = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+        match &command {
+            OrgCommand::Show => format!(
+                "{} (organization {org}); your role: {}",
+                s(&body["organization"]["name"]),
+                s(&body["role"])
+            ),
+            OrgCommand::Members => {
+                let mut out = format!("{:>8}  {:7}  {:30}  NAME\n", "USER_ID", "ROLE", "EMAIL");
+                for member in body["members"].as_array().into_iter().flatten() {
+                    out.push_str(&format!(
+                        "{:>8}  {:7}  {:30}  {}\n",
+                        member["user_id"],
+                        s(&member["role"]),
+                        s(&member["email"]),
+                        one_line(&s(&member["name"]))
+                    ));
+                }
+                out
+            }
+            OrgCommand::Invite { email, role } => format!(
+                "Invited {email} as {} (invitation {}); the link was mailed and works until {}.",
+                role.as_str(),
+                s(&body["invitation"]["invitation_id"]),
+                s(&body["invitation"]["expires_at"])
+            ),
+            OrgCommand::Invitations => {
+                let list = body["invitations"].as_array().cloned().unwrap_or_default();
+                if list.is_empty() {
+                    return "No pending invitations.".to_owned();
+                }
+                let mut out = format!("{:26}  {:7}  {:30}  EXPIRES\n", "ID", "ROLE", "EMAIL");
+                for invitation in list {
+                    out.push_str(&format!(
+                        "{:26}  {:7}  {:30}  {}\n",
+                        s(&invitation["invitation_id"]),
+                        s(&invitation["role"]),
+                        s(&invitation["email"]),
+                        s(&invitation["expires_at"])
+                    ));
+                }
+                out
+            }
+            OrgCommand::Revoke { id } => format!("Revoked invitation {id}."),
+            OrgCommand::Role { user_id, role } => {
+                format!("User {user_id} is now {}.", role.as_str())
+            }
+            OrgCommand::Remove { user_id } => {
+                format!("Removed user {user_id} from the organization.")
+            }
+            OrgCommand::Leave => {
+                "You left the organization; your private contexts stay yours.".to_owned()
+            }
+        }
+    };
+    ctx.print(&reply, text);
     Ok(())
 }
 
@@ -399,9 +501,16 @@ fn context_table(contexts: &[Context]) -> String {
     if contexts.is_empty() {
         return "No contexts yet. Create one with `mem0 context create NAME`.".to_owned();
     }
+    // What `--context` takes: the name for one's own, OWNER_ID:NAME for another's.
+    let address = |c: &Context| {
+        c.href
+            .as_deref()
+            .and_then(|href| href.strip_prefix("/contexts/"))
+            .map_or_else(|| c.name.clone(), str::to_owned)
+    };
     let width = contexts
         .iter()
-        .map(|c| c.name.chars().count())
+        .map(|c| address(c).chars().count())
         .max()
         .unwrap_or(0)
         .max(4);
@@ -410,9 +519,14 @@ fn context_table(contexts: &[Context]) -> String {
         "NAME", "VISIBILITY", "MEMORIES"
     );
     for c in contexts {
+        let owner = c
+            .owner
+            .as_ref()
+            .map(|owner| format!(" (shared by {})", one_line(&owner.name)))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "{:width$}  {:12}  {:>8}  {}\n",
-            c.name,
+            "{:width$}  {:12}  {:>8}  {}{owner}\n",
+            address(c),
             c.visibility,
             c.memory_count,
             one_line(c.description.as_deref().unwrap_or(""))

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use api_url::ApiUrl;
-use domain::ContextName;
+use domain::{ContextAddress, ContextName};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -60,6 +60,9 @@ pub enum Command {
     Recall(Recall),
     /// Delete one memory by its id.
     Forget(Forget),
+    /// Your organization: its members, roles and invitations.
+    #[command(subcommand)]
+    Org(OrgCommand),
     /// Serve the MCP tools over stdio (token from MEM0_JWT_TOKEN, MEM0_USER_TOKEN or the saved login).
     Mcp,
 }
@@ -110,11 +113,56 @@ pub enum ContextCommand {
         #[arg(long, value_enum)]
         visibility: Option<Visibility>,
     },
-    /// Delete a context and all its memories.
+    /// Delete a context and all its memories (NAME, or OWNER_ID:NAME for a shared one).
     Delete {
-        #[arg(value_parser = parse_context)]
-        name: ContextName,
+        #[arg(value_parser = parse_address)]
+        name: ContextAddress,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Your organization and your role in it.
+    Show,
+    /// Its members with their roles.
+    Members,
+    /// Invite an email with a role (admins); the link is mailed.
+    Invite {
+        email: String,
+        #[arg(long, value_enum)]
+        role: OrgRole,
+    },
+    /// Pending invitations (admins).
+    Invitations,
+    /// Revoke a pending invitation by its id (admins).
+    Revoke { id: String },
+    /// Give a member a role (admins).
+    Role {
+        user_id: u64,
+        #[arg(value_enum)]
+        role: OrgRole,
+    },
+    /// Remove a member (admins); they keep their account and private contexts.
+    Remove { user_id: u64 },
+    /// Leave the organization; you keep your account and private contexts.
+    Leave,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OrgRole {
+    Admin,
+    Member,
+    Viewer,
+}
+
+impl OrgRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgRole::Admin => "admin",
+            OrgRole::Member => "member",
+            OrgRole::Viewer => "viewer",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -134,9 +182,10 @@ impl Visibility {
 
 #[derive(Debug, Args)]
 pub struct Remember {
-    /// The context's name.
-    #[arg(long, value_parser = parse_context)]
-    pub context: ContextName,
+    /// The context: NAME (yours), or OWNER_ID:NAME (one shared with your organization,
+    /// as `mem0 contexts` lists it).
+    #[arg(long, value_parser = parse_address)]
+    pub context: ContextAddress,
     /// A tag (repeat for more).
     #[arg(long = "tag")]
     pub tags: Vec<String>,
@@ -146,9 +195,10 @@ pub struct Remember {
 
 #[derive(Debug, Args)]
 pub struct Recall {
-    /// The context's name.
-    #[arg(long, value_parser = parse_context)]
-    pub context: ContextName,
+    /// The context: NAME (yours), or OWNER_ID:NAME (one shared with your organization,
+    /// as `mem0 contexts` lists it).
+    #[arg(long, value_parser = parse_address)]
+    pub context: ContextAddress,
     /// Words to look for; best match first.
     #[arg(long)]
     pub query: Option<String>,
@@ -159,15 +209,20 @@ pub struct Recall {
 
 #[derive(Debug, Args)]
 pub struct Forget {
-    /// The context's name.
-    #[arg(long, value_parser = parse_context)]
-    pub context: ContextName,
+    /// The context: NAME (yours), or OWNER_ID:NAME (one shared with your organization,
+    /// as `mem0 contexts` lists it).
+    #[arg(long, value_parser = parse_address)]
+    pub context: ContextAddress,
     /// The memory's id, as `mem0 recall` shows it.
     pub id: String,
 }
 
 fn parse_context(raw: &str) -> Result<ContextName, String> {
     ContextName::parse(raw).map_err(|error| error.0)
+}
+
+fn parse_address(raw: &str) -> Result<ContextAddress, String> {
+    ContextAddress::parse(raw).map_err(|error| error.0)
 }
 
 /// A saved token only works on the server that issued it, so that server is the default.

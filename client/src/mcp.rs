@@ -14,11 +14,13 @@ use serde_json::Value;
 use crate::api::{Api, ApiError, Reply};
 use crate::cli::Failure;
 use crate::session::{Caller, Session};
-use domain::ContextName;
+use domain::{ContextAddress, ContextName};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RememberArgs {
-    /// The context (1-64 of A-Z a-z 0-9 . _ -) to store the memory in; it must exist.
+    /// The context to store the memory in, as list_contexts names it: your own by its
+    /// name (1-64 of A-Z a-z 0-9 . _ -), one shared with your organization as
+    /// OWNER_ID:NAME. It must exist.
     context: String,
     /// The memory, 1-16000 characters.
     text: String,
@@ -28,7 +30,7 @@ pub struct RememberArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RecallArgs {
-    /// The context to search.
+    /// The context to search: NAME (yours) or OWNER_ID:NAME (shared), as list_contexts says.
     context: String,
     /// Words to look for; without it the newest memories come first.
     query: Option<String>,
@@ -47,7 +49,7 @@ pub struct CreateContextArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ForgetArgs {
-    /// The context holding the memory.
+    /// The context holding the memory: NAME or OWNER_ID:NAME.
     context: String,
     /// The memory's id, as remember or recall returned it.
     id: String,
@@ -74,7 +76,7 @@ impl Mem0Tools {
         description = "Store a memory (a note to recall later) in a mem0 context. Returns the stored memory with its id."
     )]
     async fn remember(&self, Parameters(args): Parameters<RememberArgs>) -> ToolResult {
-        let context = parse_context(&args.context)?;
+        let context = parse_address(&args.context)?;
         let tags = args.tags.unwrap_or_default();
         let session = self.session()?;
         let reply = self
@@ -88,7 +90,7 @@ impl Mem0Tools {
         description = "Recall memories from a mem0 context: the best matches for the query, or the newest without one. Returns {memories:[{id,text,tags,created_at}], next_cursor}."
     )]
     async fn recall(&self, Parameters(args): Parameters<RecallArgs>) -> ToolResult {
-        let context = parse_context(&args.context)?;
+        let context = parse_address(&args.context)?;
         if args.limit.is_some_and(|limit| !(1..=100).contains(&limit)) {
             return Err("limit must be from 1 to 100.".to_owned());
         }
@@ -105,12 +107,24 @@ impl Mem0Tools {
     }
 
     #[tool(
-        description = "List the mem0 contexts you can use (yours and those shared with your organization), with their descriptions and memory counts."
+        description = "List the mem0 contexts you can use (yours and those shared with your organization), with their descriptions and memory counts. Each has an `address` to pass as `context` to the other tools: its name for your own, OWNER_ID:NAME for one shared by another member (shown with its `owner`)."
     )]
     async fn list_contexts(&self) -> ToolResult {
         let session = self.session()?;
         let reply = self.api.contexts(&session.token).await;
-        self.answer(&session, reply, "contexts")
+        let mut listed = self.answer_value(&session, reply)?;
+        if let Some(contexts) = listed["contexts"].as_array_mut() {
+            for context in contexts {
+                let address = context["href"]
+                    .as_str()
+                    .and_then(|href| href.strip_prefix("/contexts/"))
+                    .map(str::to_owned);
+                if let (Some(address), Some(object)) = (address, context.as_object_mut()) {
+                    object.insert("address".to_owned(), Value::String(address));
+                }
+            }
+        }
+        Ok(listed["contexts"].to_string())
     }
 
     #[tool(description = "Create a private mem0 context to keep memories in.")]
@@ -126,7 +140,7 @@ impl Mem0Tools {
 
     #[tool(description = "Delete one memory from a mem0 context by its id.")]
     async fn forget(&self, Parameters(args): Parameters<ForgetArgs>) -> ToolResult {
-        let context = parse_context(&args.context)?;
+        let context = parse_address(&args.context)?;
         let session = self.session()?;
         let reply = self.api.forget(&session.token, &context, &args.id).await;
         self.answer_value(&session, reply)?;
@@ -165,6 +179,10 @@ impl Mem0Tools {
 
 fn parse_context(raw: &str) -> Result<ContextName, String> {
     ContextName::parse(raw).map_err(|error| error.0)
+}
+
+fn parse_address(raw: &str) -> Result<ContextAddress, String> {
+    ContextAddress::parse(raw).map_err(|error| error.0)
 }
 
 #[tool_handler(router = self.tool_router)]

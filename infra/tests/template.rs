@@ -238,16 +238,17 @@ fn the_table_is_kept_safe_in_production() {
 /// The files of `../shared/contract/` whose issue has landed, so the code serves their
 /// routes beside `API.md`'s. None yet: the sessions, organizations and remote-MCP
 /// issues each add their file here (`"sessions.md"`, ...) when they land.
-const LANDED_CONTRACTS: &[&str] = &[];
+const LANDED_CONTRACTS: &[&str] = &["organizations.md"];
 
 /// An API function's binary and the routes its `main.rs` hands to `lambda::run`
 /// (`each_function_serves_the_router_these_checks_ask` holds the two together).
 type ApiFunction = (&'static str, fn() -> Routes);
 
-const API_FUNCTIONS: [ApiFunction; 3] = [
+const API_FUNCTIONS: [ApiFunction; 4] = [
     ("signup", api::routes::signup),
     ("login", api::routes::login),
     ("contexts", api::routes::contexts),
+    ("orgs", api::routes::orgs),
 ];
 
 /// The function serving the pages, the static files and the `$default` route.
@@ -727,7 +728,7 @@ fn cargo_lambda_watch_routes_like_the_template() {
 
 // ------------------------------------------------------------------ functions
 
-const FUNCTIONS: [&str; 4] = ["signup", "login", "contexts", "pages"];
+const FUNCTIONS: [&str; 5] = ["signup", "login", "contexts", "orgs", "pages"];
 
 /// `(logical id, function)` of the function built from `binary`.
 fn function<'a>(template: &'a Yaml, binary: &str) -> (&'a str, &'a Yaml) {
@@ -843,15 +844,28 @@ fn access<'a>(grants: impl IntoIterator<Item = (Target, &'a str, Vec<&'a str>)>)
 /// checks a transaction as the PutItem / UpdateItem / DeleteItem of each of its items.
 fn expected_access(binary: &str) -> Access {
     use Target::{Index, Table};
-    use partition::{EMAIL, MEMORIES, ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE, USER};
+    use partition::{
+        EMAIL, INVITATION, MEMORIES, ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE, USER,
+    };
     access(match binary {
         // create_user: the email check (GetItem), next_id (UpdateItem), the
         // transaction's puts (PutItem); reserve and refund of the signups per address
-        // (UpdateItem).
+        // (UpdateItem). Accepting an invitation: the invitation, its organization and
+        // the caller's revocation check and profile (GetItem); the joining profile and
+        // the admin count (UpdateItem); the invitation and its listing (DeleteItem).
         "signup" => vec![
-            (Table, "dynamodb:GetItem", vec![EMAIL]),
+            (
+                Table,
+                "dynamodb:GetItem",
+                vec![EMAIL, INVITATION, ORGANIZATION, USER, REVOKED],
+            ),
             (Table, "dynamodb:PutItem", vec![EMAIL, USER, ORGANIZATION]),
-            (Table, "dynamodb:UpdateItem", vec![RATE, SEQUENCE]),
+            (
+                Table,
+                "dynamodb:UpdateItem",
+                vec![RATE, SEQUENCE, USER, ORGANIZATION],
+            ),
+            (Table, "dynamodb:DeleteItem", vec![INVITATION, ORGANIZATION]),
         ],
         // credentials (email, then profile), user, is_token_revoked (GetItem);
         // reserve and refund (UpdateItem), reset (DeleteItem), revoke_token (PutItem).
@@ -866,14 +880,27 @@ fn expected_access(binary: &str) -> Access {
         // context item, the record's removal and delete_memory (DeleteItem); the
         // memory_count of both transactions (UpdateItem); list_contexts, list_memories
         // and the purge's listing (Query); the purge (BatchWriteItem); shared contexts
-        // (Query on the index).
+        // and the owners' names (Query on the index); the caller's profile (GetItem).
         "contexts" => vec![
-            (Table, "dynamodb:GetItem", vec![REVOKED, OWNER]),
+            (Table, "dynamodb:GetItem", vec![REVOKED, USER, OWNER]),
             (Table, "dynamodb:PutItem", vec![OWNER, MEMORIES]),
             (Table, "dynamodb:DeleteItem", vec![OWNER, MEMORIES]),
             (Table, "dynamodb:UpdateItem", vec![OWNER]),
             (Table, "dynamodb:Query", vec![OWNER, MEMORIES]),
             (Table, "dynamodb:BatchWriteItem", vec![MEMORIES]),
+            (Index, "dynamodb:Query", vec![ORGANIZATION]),
+        ],
+        // is_token_revoked, the caller's and a member's profile, the organization and
+        // an invitation's listing (GetItem); invitations (Query, PutItem, DeleteItem);
+        // roles, removals and the admin count, the invitation budget (UpdateItem);
+        // the actor still an admin (ConditionCheckItem); members (Query on the index).
+        "orgs" => vec![
+            (Table, "dynamodb:GetItem", vec![REVOKED, USER, ORGANIZATION]),
+            (Table, "dynamodb:Query", vec![ORGANIZATION]),
+            (Table, "dynamodb:PutItem", vec![INVITATION, ORGANIZATION]),
+            (Table, "dynamodb:DeleteItem", vec![INVITATION, ORGANIZATION]),
+            (Table, "dynamodb:UpdateItem", vec![USER, ORGANIZATION, RATE]),
+            (Table, "dynamodb:ConditionCheckItem", vec![USER]),
             (Index, "dynamodb:Query", vec![ORGANIZATION]),
         ],
         _ => vec![],
@@ -1080,8 +1107,8 @@ fn a_role_wider_than_its_code_is_caught() {
     for (from, to) in [
         // The review's attack: the contexts role reaching password hashes.
         (
-            r#"dynamodb:LeadingKeys: ["REVOKED#*", "OWNER#*"]"#,
-            r#"dynamodb:LeadingKeys: ["REVOKED#*", "OWNER#*", "EMAIL#*"]"#,
+            r#"dynamodb:LeadingKeys: ["REVOKED#*", "USER#*", "OWNER#*"]"#,
+            r#"dynamodb:LeadingKeys: ["REVOKED#*", "USER#*", "OWNER#*", "EMAIL#*"]"#,
         ),
         (
             r#"dynamodb:LeadingKeys: ["OWNER#*", "CTX#*"]"#,
@@ -1103,8 +1130,8 @@ fn a_role_wider_than_its_code_is_caught() {
         ),
         // A second condition key that does not scope partitions.
         (
-            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\"]",
-            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\"]\n                  StringEquals:\n                    aws:RequestedRegion: us-east-1",
+            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\", \"USER#*\", \"ORG#*\"]",
+            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\", \"USER#*\", \"ORG#*\"]\n                  StringEquals:\n                    aws:RequestedRegion: us-east-1",
         ),
         // Login allowed to write credentials.
         (
@@ -1175,7 +1202,8 @@ fn a_prefix_renamed_in_the_store_but_not_in_the_template_is_caught() {
 }
 
 #[test]
-fn only_signup_writes_password_hashes_and_profiles_and_contexts_cannot_even_read_them() {
+fn only_signup_writes_password_hashes_only_signup_and_orgs_write_profiles_and_no_other_reads_hashes()
+ {
     const WRITES: [&str; 5] = [
         "dynamodb:BatchWriteItem",
         "dynamodb:DeleteItem",
@@ -1189,17 +1217,27 @@ fn only_signup_writes_password_hashes_and_profiles_and_contexts_cannot_even_read
         assert!(problems.is_empty(), "{problems:?}");
         for (target, actions) in &access {
             for (action, prefixes) in actions {
-                for account in [partition::EMAIL, partition::USER] {
-                    let reaches = prefixes.contains(account);
-                    if binary == "contexts" {
-                        assert!(
-                            !reaches,
-                            "contexts may {action} {account} on the {target:?}"
-                        );
-                    }
-                    if binary != "signup" && WRITES.contains(&action.as_str()) {
-                        assert!(!reaches, "{binary} may {action} {account}");
-                    }
+                let writes = WRITES.contains(&action.as_str());
+                if prefixes.contains(partition::EMAIL) {
+                    assert!(
+                        ["signup", "login"].contains(&binary),
+                        "{binary} may {action} password hashes on the {target:?}"
+                    );
+                    assert!(
+                        !writes || binary == "signup",
+                        "{binary} may {action} password hashes"
+                    );
+                }
+                // Profiles carry the membership: signup creates them (and joins them by
+                // invitation), orgs changes roles; everyone else only reads them.
+                if prefixes.contains(partition::USER)
+                    && writes
+                    && action != "dynamodb:ConditionCheckItem"
+                {
+                    assert!(
+                        ["signup", "orgs"].contains(&binary),
+                        "{binary} may {action} profiles"
+                    );
                 }
             }
         }
@@ -1283,14 +1321,25 @@ fn string_like_matches_as_iam_does() {
 }
 
 #[test]
-fn the_contexts_role_can_neither_overwrite_nor_read_a_password_hash_or_profile() {
+fn the_contexts_role_can_neither_read_a_password_hash_nor_change_a_profile() {
     let template = template();
     let hash = format!("{}victim@example.com", partition::EMAIL);
     let profile = format!("{}1", partition::USER);
     let own = format!("{}7", partition::OWNER);
     let memories = format!("{}01J0000000000000000000000", partition::MEMORIES);
+    // The caller's profile is read on every request (organization and role come from
+    // the store, not the token); nothing else may touch profiles.
+    assert!(allows(
+        &template,
+        "contexts",
+        "dynamodb:GetItem",
+        &[&profile]
+    ));
     for action in KEYED_ACTIONS {
         for target in [&hash, &profile] {
+            if target == &profile && action == "dynamodb:GetItem" {
+                continue;
+            }
             assert!(
                 !allows(&template, "contexts", action, &[target]),
                 "contexts may {action} {target}"

@@ -74,6 +74,12 @@ struct Args {
     /// Failed logins per 15 minutes at one account, from any addresses.
     #[arg(long, env = vars::FAILED_LOGINS_PER_ACCOUNT, default_value_t = api::Limits::default().failed_logins_per_account)]
     failed_logins_per_account: u32,
+    /// How long an invitation's link works, in seconds.
+    #[arg(long, env = vars::INVITATION_TTL_SECONDS, default_value_t = api::Limits::default().invitation_ttl_seconds)]
+    invitation_ttl_seconds: u32,
+    /// Invitations one organization may send per hour.
+    #[arg(long, env = vars::INVITATIONS_PER_HOUR, default_value_t = api::Limits::default().invitations_per_hour)]
+    invitations_per_hour: u32,
     /// The origin links in mail point at (default: the address local-dev listens on).
     #[arg(long, env = vars::PUBLIC_ORIGIN)]
     public_origin: Option<String>,
@@ -154,6 +160,8 @@ async fn serve(args: Args) -> Result<(), StartError> {
         failed_logins_per_account_and_address: args.failed_logins_per_account_and_address,
         failed_logins_per_address: args.failed_logins_per_address,
         failed_logins_per_account: args.failed_logins_per_account,
+        invitation_ttl_seconds: args.invitation_ttl_seconds,
+        invitations_per_hour: args.invitations_per_hour,
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await

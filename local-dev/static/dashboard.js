@@ -105,6 +105,7 @@
 
   function contextMeta(ctx) {
     var parts = [visibilityLabel(ctx.visibility)];
+    if (ctx.owner && ctx.key !== ctx.name) parts.push('by ' + ctx.owner.name);
     if (typeof ctx.memory_count === 'number') parts.push(countLabel(ctx.memory_count));
     return parts.join(' · ');
   }
@@ -113,8 +114,8 @@
     var open = el('button', {
       type: 'button',
       class: 'context-open',
-      'aria-current': ctx.name === state.current ? 'true' : null,
-      onclick: function () { openContext(ctx.name, true); }
+      'aria-current': ctx.key === state.current ? 'true' : null,
+      onclick: function () { openContext(ctx.key, true); }
     },
       el('span', { class: 'context-name' }, ctx.name),
       el('span', { class: 'context-meta' }, contextMeta(ctx)),
@@ -123,10 +124,10 @@
     var del = el('button', {
       type: 'button',
       class: 'button danger small context-delete',
-      'aria-label': 'Delete context ' + ctx.name,
-      onclick: function () { deleteContext(ctx.name); }
+      'aria-label': 'Delete context ' + ctx.key,
+      onclick: function () { deleteContext(ctx.key); }
     }, 'Delete');
-    return el('li', { class: 'context-item', dataset: { context: ctx.name } }, open, del);
+    return el('li', { class: 'context-item', dataset: { context: ctx.key } }, open, del);
   }
 
   function renderContexts() {
@@ -147,6 +148,14 @@
         return;
       }
       state.contexts = Array.isArray(result.body.contexts) ? result.body.contexts : [];
+      // A shared context of another member is addressed as OWNER_ID:NAME (its href), so
+      // it never clashes with an own context of the same name.
+      state.contexts.forEach(function (ctx) {
+        var prefix = '/contexts/';
+        ctx.key = typeof ctx.href === 'string' && ctx.href.indexOf(prefix) === 0
+          ? decodeURIComponent(ctx.href.slice(prefix.length))
+          : ctx.name;
+      });
       renderContexts();
       if (state.current) renderPanelHeader();
     });
@@ -154,7 +163,7 @@
 
   function findContext(name) {
     for (var i = 0; i < state.contexts.length; i++) {
-      if (state.contexts[i].name === name) return state.contexts[i];
+      if (state.contexts[i].key === name) return state.contexts[i];
     }
     return null;
   }

@@ -4,7 +4,7 @@
 // phone width go to tests/artifacts/screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -629,4 +629,76 @@ test('pages pass the accessibility checks in dark mode too', async () => {
     await assertAccessible(page, 'the dashboard (dark)');
     await shoot(page, 'dashboard-dark');
   });
+});
+
+/** The invitation link in the newest mail to `email` in local-dev's outbox (run.sh names it). */
+function mailedInviteLink(email) {
+  const dir = process.env.MEM0_OUTBOX_DIR;
+  if (!dir) throw new Error('MEM0_OUTBOX_DIR is not set: run tests/browser/run.sh');
+  const mail = readdirSync(dir).sort().reverse()
+    .map((name) => readFileSync(path.join(dir, name), 'utf8'))
+    .find((text) => text.includes(`To: ${email}`));
+  assert.ok(mail, `a mail to ${email}`);
+  const link = /(https?:\/\/\S+\/invite\?token=[A-Za-z0-9_-]+)/.exec(mail);
+  assert.ok(link, 'the mail carries the invitation link');
+  return new URL(link[1]);
+}
+
+test('an admin invites from the dashboard; the invitee signs up from the mailed link and sees the shared context', async () => {
+  const adminEmail = uniqueEmail('org-admin');
+  const signup = await api('/auth/signup/organization', {
+    method: 'POST',
+    body: { user: { email: adminEmail, password: PASSWORD, name: 'Olga Admin' }, organization: { name: 'Browser Org' } },
+  });
+  assert.equal(signup.status, 201, JSON.stringify(signup.body));
+  const admin = signup.body.user;
+  const created = await api('/contexts', { method: 'POST', token: admin.jwt_token,
+    body: { name: 'handbook', visibility: 'organization' } });
+  assert.equal(created.status, 201);
+  await api('/contexts/handbook/memories', { method: 'POST', token: admin.jwt_token, body: { text: 'Standup at nine' } });
+  const invitee = uniqueEmail('invitee');
+
+  await withPage({}, async ({ page }) => {
+    await page.goto('/login');
+    await setStorage(page, admin.jwt_token, admin);
+    await page.goto('/dashboard');
+    await page.locator('#org-summary', { hasText: 'Browser Org · your role: admin' }).waitFor();
+    await page.getByLabel('Email', { exact: true }).fill(invitee);
+    await page.getByLabel('Role', { exact: true }).selectOption('member');
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await page.locator('#invite-status', { hasText: `Invitation mailed to ${invitee}` }).waitFor();
+    await page.locator('#org-invitations li', { hasText: invitee }).waitFor();
+    await page.locator('#org-members li', { hasText: 'Olga Admin (you)' }).waitFor();
+    await assertAccessible(page, 'the dashboard with its organization section');
+    await shoot(page, 'dashboard-organization');
+  });
+
+  const link = mailedInviteLink(invitee);
+  await withPage({}, async ({ page }) => {
+    await page.goto(link.pathname + link.search);
+    await page.locator('#invite-title', { hasText: 'Join Browser Org' }).waitFor();
+    await page.locator('#invite-summary', { hasText: 'as member' }).waitFor();
+    assert.equal(await page.locator('#invite-email').inputValue(), invitee);
+    await assertAccessible(page, 'the invitation page');
+    await shoot(page, 'invite');
+    await page.getByLabel('Your name').fill('Ivan Invitee');
+    await page.getByLabel(/^Password/).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create account and join' }).click();
+    await page.waitForURL('**/dashboard');
+    const user = JSON.parse((await storage(page)).user);
+    assert.equal(user.email, invitee);
+    assert.equal(user.role, 'member');
+    assert.equal(user.email_verified, true);
+    const shared = page.locator('#contexts-list li', { hasText: 'handbook' });
+    await shared.locator('.context-meta', { hasText: 'Shared with organization · by Olga Admin' }).waitFor();
+    await shared.locator('.context-open').click();
+    await page.locator('#memories-list li', { hasText: 'Standup at nine' }).waitFor();
+    await page.locator('#org-members li', { hasText: 'Ivan Invitee (you)' }).waitFor();
+    assert.equal(await page.locator('#org-admin').isHidden(), true, 'a member sees no admin controls');
+  });
+
+  // The link is single use.
+  const again = await api('/invitations/preview', { method: 'POST', body: { token: link.searchParams.get('token') } });
+  assert.equal(again.status, 400);
+  assert.equal(again.body.error, 'invalid_token');
 });

@@ -56,6 +56,6 @@ done
 echo "local-dev for the browser tests on $base"
 
 cd "$here"
-MEM0_BASE_URL="$base" MEM0_SCREENSHOT_DIR="$artifacts/screenshots" \
+MEM0_BASE_URL="$base" MEM0_SCREENSHOT_DIR="$artifacts/screenshots" MEM0_OUTBOX_DIR="$data/outbox" \
   node --test --test-concurrency=1 --test-timeout=60000 --test-reporter=spec pages.test.mjs
 echo "screenshots in tests/artifacts/screenshots"

@@ -554,6 +554,7 @@ async fn contexts_can_be_created_listed_fetched_and_deleted() {
         [
             "created_at",
             "description",
+            "href",
             "memory_count",
             "name",
             "visibility"

@@ -73,7 +73,7 @@ pub struct UserView {
 }
 
 impl UserView {
-    fn new(user: User, jwt_token: Option<String>) -> Self {
+    pub(crate) fn new(user: User, jwt_token: Option<String>) -> Self {
         Self {
             user_id: user.id.0,
             email: user.email.as_str().to_owned(),
@@ -93,6 +93,15 @@ pub struct OrganizationView {
     name: String,
 }
 
+impl OrganizationView {
+    pub(crate) fn new(id: store::OrganizationId, name: String) -> Self {
+        Self {
+            organization_id: id.0,
+            name,
+        }
+    }
+}
+
 /// A new account, logged in at once.
 #[derive(Serialize, ToSchema)]
 pub struct SignedUp {
@@ -102,6 +111,21 @@ pub struct SignedUp {
     /// For an organization signup: the new organization.
     #[serde(skip_serializing_if = "Option::is_none")]
     organization: Option<OrganizationView>,
+}
+
+impl SignedUp {
+    pub(crate) fn new(
+        message: &'static str,
+        user: UserView,
+        organization: Option<OrganizationView>,
+    ) -> Self {
+        Self {
+            success: Succeeded,
+            message,
+            user,
+            organization,
+        }
+    }
 }
 
 /// A login's token, with the user it speaks for.
@@ -262,16 +286,10 @@ pub async fn login(
         (status = 200, description = "The user", body = Me),
         (status = 401, response = error::Unauthorized),
     ))]
-pub async fn me(State(app): State<SharedApp>, caller: Authenticated) -> ApiResult<Reply<Me>> {
-    // A token outliving its account (deleted since) is no longer any good.
-    let user = app
-        .store
-        .user(caller.viewer().user_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+pub async fn me(caller: Authenticated) -> ApiResult<Reply<Me>> {
     Ok(Reply::ok(Me {
         success: Succeeded,
-        user: UserView::new(user, None),
+        user: UserView::new(caller.user, None),
     }))
 }
 
@@ -283,7 +301,7 @@ pub async fn me(State(app): State<SharedApp>, caller: Authenticated) -> ApiResul
     ))]
 pub async fn logout(
     State(app): State<SharedApp>,
-    Authenticated(claims): Authenticated,
+    Authenticated { claims, .. }: Authenticated,
 ) -> ApiResult<Reply<Said>> {
     // Verification accepts a token a little past its `exp` (clock skew): the record
     // must outlive that, not just `exp`.

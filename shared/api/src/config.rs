@@ -29,6 +29,10 @@ pub mod vars {
     pub const PUBLIC_ORIGIN: &str = "MEM0_PUBLIC_ORIGIN";
     /// A folder to write mail to, one file per message, instead of sending it (local runs).
     pub const OUTBOX_DIR: &str = "MEM0_OUTBOX_DIR";
+    /// How long an invitation's link works, in seconds.
+    pub const INVITATION_TTL_SECONDS: &str = "MEM0_INVITATION_TTL_SECONDS";
+    /// Invitations one organization may send per hour.
+    pub const INVITATIONS_PER_HOUR: &str = "MEM0_INVITATIONS_PER_HOUR";
 }
 
 /// Abuse limits, per fixed window (see `throttle` for why these three login budgets).
@@ -42,6 +46,10 @@ pub struct Limits {
     pub failed_logins_per_address: u32,
     /// Failed logins per 15 minutes at one account, from any addresses.
     pub failed_logins_per_account: u32,
+    /// How long an invitation's link works, in seconds (7 days).
+    pub invitation_ttl_seconds: u32,
+    /// Invitations (each a mail) one organization may send per hour.
+    pub invitations_per_hour: u32,
 }
 
 impl Default for Limits {
@@ -51,6 +59,8 @@ impl Default for Limits {
             failed_logins_per_account_and_address: 10,
             failed_logins_per_address: 30,
             failed_logins_per_account: 30,
+            invitation_ttl_seconds: 7 * 24 * 3600,
+            invitations_per_hour: 50,
         }
     }
 }
@@ -114,7 +124,8 @@ impl Config {
     /// directly must be well-formed, a bare key >= 32 bytes), `MEM0_TABLE` (required), `DYNAMODB_ENDPOINT`,
     /// `MEM0_TOKEN_TTL_SECONDS`, `MEM0_SIGNUPS_PER_HOUR` and the login budgets
     /// `MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS`, `MEM0_FAILED_LOGINS_PER_ADDRESS`,
-    /// `MEM0_FAILED_LOGINS_PER_ACCOUNT`, `MEM0_PUBLIC_ORIGIN` and `MEM0_OUTBOX_DIR`
+    /// `MEM0_FAILED_LOGINS_PER_ACCOUNT`, `MEM0_PUBLIC_ORIGIN`, `MEM0_OUTBOX_DIR`,
+    /// `MEM0_INVITATION_TTL_SECONDS` and `MEM0_INVITATIONS_PER_HOUR`
     /// through `lookup`.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
@@ -163,6 +174,14 @@ impl Config {
                 failed_logins_per_account: limit(
                     vars::FAILED_LOGINS_PER_ACCOUNT,
                     defaults.failed_logins_per_account,
+                )?,
+                invitation_ttl_seconds: limit(
+                    vars::INVITATION_TTL_SECONDS,
+                    defaults.invitation_ttl_seconds,
+                )?,
+                invitations_per_hour: limit(
+                    vars::INVITATIONS_PER_HOUR,
+                    defaults.invitations_per_hour,
                 )?,
             },
             links: var(vars::PUBLIC_ORIGIN)
@@ -264,6 +283,7 @@ mod tests {
                 failed_logins_per_account_and_address: 4,
                 failed_logins_per_address: 5,
                 failed_logins_per_account: 6,
+                ..Limits::default()
             }
         );
         let error = config_error(&[("MEM0_SIGNUPS_PER_HOUR", "many")]);

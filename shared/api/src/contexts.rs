@@ -7,9 +7,13 @@ use domain::{Description, MemoryText, Tags};
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 use store::search::{self, Query};
+
+use domain::ContextAddress;
 use store::{
-    Candidates, Context, ContextName, Memory, MemoryId, NewContext, NewMemory, Visibility,
+    Candidates, Context, ContextName, Memory, MemoryId, NewContext, NewMemory, OrgRole, UserId,
+    Visibility,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -74,16 +78,60 @@ pub struct ContextView {
     #[schema(format = DateTime)]
     created_at: String,
     memory_count: u64,
+    /// Where this context is addressed, its memories at `{href}/memories`:
+    /// `/contexts/{name}` for the caller's own, `/contexts/{owner_id}:{name}` for one
+    /// another member shared.
+    #[schema(example = "/contexts/7:roadmap")]
+    href: String,
+    /// For a context shared with an organization: that organization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization_id: Option<u64>,
+    /// For a context shared with an organization: who owns it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<Owner>,
 }
 
-impl From<Context> for ContextView {
-    fn from(context: Context) -> Self {
+/// The owner of a shared context.
+#[derive(Serialize, ToSchema)]
+pub struct Owner {
+    user_id: u64,
+    name: String,
+}
+
+impl ContextView {
+    /// `context` as `caller` sees it; `owner_name` names its owner when it is shared.
+    fn new(context: Context, caller: &Authenticated, owner_name: Option<String>) -> Self {
+        let own = context.owner_id == caller.user.id;
+        let href = if own {
+            format!("/contexts/{}", context.name)
+        } else {
+            format!(
+                "/contexts/{}",
+                domain::shared_address(context.owner_id, &context.name)
+            )
+        };
+        let shared = context.visibility == Visibility::Organization;
+        let owner = shared.then(|| Owner {
+            user_id: context.owner_id.0,
+            name: if own {
+                caller.user.name.clone()
+            } else {
+                owner_name.unwrap_or_default()
+            },
+        });
         Self {
             name: context.name.as_str().to_owned(),
             created_at: rfc3339(context.created_at),
             description: context.description,
             visibility: context.visibility,
             memory_count: context.memory_count,
+            href,
+            organization_id: if shared {
+                context.organization_id.map(|id| id.0)
+            } else {
+                None
+            },
+            owner,
         }
     }
 }
@@ -154,7 +202,8 @@ pub struct MemoryPage {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct ContextPath {
-    /// The context's name.
+    /// The context's name (the caller's own), or `<owner_id>:<name>` (another member's,
+    /// shared with the caller's organization), as `href` in `GET /contexts` says.
     name: String,
 }
 
@@ -162,7 +211,7 @@ pub struct ContextPath {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct MemoryPath {
-    /// The context's name.
+    /// The context's name, or `<owner_id>:<name>` (see `GET /contexts`'s `href`).
     name: String,
     /// The memory's id.
     id: String,
@@ -182,10 +231,23 @@ pub async fn list(
     State(app): State<SharedApp>,
     caller: Authenticated,
 ) -> ApiResult<Reply<ContextList>> {
-    let contexts = app.store.list_contexts(&caller.viewer()).await?;
+    let contexts: Vec<Context> = app
+        .store
+        .list_contexts(&caller.viewer())
+        .await?
+        .into_iter()
+        .filter(|context| visible(&caller, context))
+        .collect();
+    let names = owner_names(&app, &caller, &contexts).await?;
     Ok(Reply::ok(ContextList {
         success: Succeeded,
-        contexts: contexts.into_iter().map(ContextView::from).collect(),
+        contexts: contexts
+            .into_iter()
+            .map(|context| {
+                let name = names.get(&context.owner_id).cloned();
+                ContextView::new(context, &caller, name)
+            })
+            .collect(),
     }))
 }
 
@@ -212,10 +274,20 @@ pub async fn create(
         None => Visibility::Private,
         Some(raw) => Visibility::parse(raw).map_err(|e| ApiError::invalid(e.0))?,
     };
-    if visibility == Visibility::Organization && viewer.organization_id.is_none() {
-        return Err(ApiError::Forbidden(
-            "Only members of an organization can share a context with it.".into(),
-        ));
+    if visibility == Visibility::Organization {
+        match caller.membership() {
+            None => {
+                return Err(ApiError::Forbidden(
+                    "Only members of an organization can share a context with it.".into(),
+                ));
+            }
+            Some(membership) if !membership.role.writes_shared() => {
+                return Err(ApiError::Forbidden(
+                    "Viewers cannot share contexts with the organization.".into(),
+                ));
+            }
+            Some(_) => {}
+        }
     }
     let context = app
         .store
@@ -230,7 +302,7 @@ pub async fn create(
         .await?;
     Ok(Reply::created(OneContext {
         success: Succeeded,
-        context: context.into(),
+        context: ContextView::new(context, &caller, None),
     }))
 }
 
@@ -248,9 +320,11 @@ pub async fn get(
     PathParams(path): PathParams<ContextPath>,
 ) -> ApiResult<Reply<OneContext>> {
     let context = find(&app, &caller, &path.name).await?;
+    let names = owner_names(&app, &caller, std::slice::from_ref(&context)).await?;
+    let name = names.get(&context.owner_id).cloned();
     Ok(Reply::ok(OneContext {
         success: Succeeded,
-        context: context.into(),
+        context: ContextView::new(context, &caller, name),
     }))
 }
 
@@ -269,9 +343,13 @@ pub async fn delete(
     PathParams(path): PathParams<ContextPath>,
 ) -> ApiResult<Reply<Done>> {
     let context = find(&app, &caller, &path.name).await?;
-    if context.owner_id != caller.viewer().user_id {
+    let admin = caller.membership().is_some_and(|membership| {
+        membership.role == OrgRole::Admin
+            && Some(membership.organization_id) == context.organization_id
+    });
+    if context.owner_id != caller.user.id && !admin {
         return Err(ApiError::Forbidden(
-            "Only the owner can delete a shared context.".into(),
+            "Only the owner or an admin of the organization can delete a shared context.".into(),
         ));
     }
     app.store.delete_context(&context).await?;
@@ -295,6 +373,7 @@ pub async fn add_memory(
 ) -> ApiResult<Reply<OneMemory>> {
     let memory = parse_memory(body)?;
     let context = find(&app, &caller, &path.name).await?;
+    may_write(&caller, &context)?;
     let memory = app.store.put_memory(&context, memory).await?;
     Ok(Reply::created(OneMemory {
         success: Succeeded,
@@ -603,18 +682,82 @@ pub async fn delete_memory(
     PathParams(path): PathParams<MemoryPath>,
 ) -> ApiResult<Reply<Done>> {
     let context = find(&app, &caller, &path.name).await?;
+    may_write(&caller, &context)?;
     let id = MemoryId::parse(&path.id).map_err(|_| ApiError::NotFound)?;
     app.store.delete_memory(&context, &id).await?;
     Ok(Reply::ok(Done { success: Succeeded }))
 }
 
-/// The context `name` as the caller sees it; a name that cannot exist is simply not found.
-async fn find(app: &App, caller: &Authenticated, name: &str) -> ApiResult<Context> {
-    let name = ContextName::parse(name).map_err(|_| ApiError::NotFound)?;
-    app.store
-        .find_context(&caller.viewer(), &name)
-        .await?
+/// The context at `address` (`name`, or `<owner_id>:<name>`) as the caller sees it; one
+/// that cannot exist, or that the caller may not see, is simply not found.
+async fn find(app: &App, caller: &Authenticated, address: &str) -> ApiResult<Context> {
+    let address = ContextAddress::parse(address).map_err(|_| ApiError::NotFound)?;
+    let found = match &address {
+        ContextAddress::Own(name) => app.store.find_context(&caller.viewer(), name).await?,
+        ContextAddress::Of(owner, name) => app.store.context_of(*owner, name).await?,
+    };
+    found
+        .filter(|context| visible(caller, context))
         .ok_or(ApiError::NotFound)
+}
+
+/// Whether the caller may see `context`, from their membership as stored now: their own
+/// private contexts; and contexts shared with the organization they belong to now
+/// (their own included: one shared with an organization they left stays with it).
+fn visible(caller: &Authenticated, context: &Context) -> bool {
+    match context.visibility {
+        Visibility::Private => context.owner_id == caller.user.id,
+        Visibility::Organization => {
+            context.organization_id.is_some()
+                && context.organization_id == caller.user.organization_id
+        }
+    }
+}
+
+/// Viewers read shared contexts but do not write them; anyone writes their own private
+/// ones.
+fn may_write(caller: &Authenticated, context: &Context) -> ApiResult<()> {
+    let viewer = caller
+        .membership()
+        .is_some_and(|membership| !membership.role.writes_shared());
+    if context.visibility == Visibility::Organization && viewer {
+        return Err(ApiError::Forbidden(
+            "Viewers can read the organization's shared contexts but not change them.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The names of the owners of the shared contexts among `contexts` that others own:
+/// one read of the organization's members, and one per owner who has left it since.
+async fn owner_names(
+    app: &App,
+    caller: &Authenticated,
+    contexts: &[Context],
+) -> ApiResult<HashMap<UserId, String>> {
+    let others: HashSet<UserId> = contexts
+        .iter()
+        .filter(|context| context.owner_id != caller.user.id)
+        .map(|context| context.owner_id)
+        .collect();
+    let mut names = HashMap::new();
+    let Some(organization) = caller.user.organization_id else {
+        return Ok(names);
+    };
+    if others.is_empty() {
+        return Ok(names);
+    }
+    for member in app.store.members(organization).await? {
+        names.insert(member.user_id, member.name);
+    }
+    for owner in others {
+        if !names.contains_key(&owner)
+            && let Some(user) = app.store.user(owner).await?
+        {
+            names.insert(owner, user.name);
+        }
+    }
+    Ok(names)
 }
 
 #[cfg(test)]

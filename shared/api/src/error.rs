@@ -17,6 +17,9 @@ pub enum ApiError {
     InvalidRequest(String),
     #[error("{0}")]
     WeakPassword(String),
+    /// A link's token (an invitation's, say) that is unknown, used, revoked or expired.
+    #[error("{0}")]
+    InvalidToken(String),
     #[error("authentication required")]
     Unauthorized,
     #[error("wrong email or password")]
@@ -56,6 +59,7 @@ impl ApiError {
         match self {
             Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::WeakPassword(_) => (StatusCode::BAD_REQUEST, "weak_password"),
+            Self::InvalidToken(_) => (StatusCode::BAD_REQUEST, "invalid_token"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
@@ -75,6 +79,7 @@ impl ApiError {
         match self {
             Self::InvalidRequest(message)
             | Self::WeakPassword(message)
+            | Self::InvalidToken(message)
             | Self::Forbidden(message)
             | Self::Conflict(message) => message.clone(),
             Self::Unauthorized => {
@@ -167,6 +172,24 @@ impl From<StoreError> for ApiError {
                 Self::Conflict("A context with this name already exists.".into())
             }
             StoreError::NotFound => Self::NotFound,
+            StoreError::InvitationGone => Self::InvalidToken(
+                "This invitation was used, revoked or has expired. Ask an admin for a new one."
+                    .into(),
+            ),
+            StoreError::InOrganization => Self::Conflict(
+                "You already belong to an organization, and a user belongs to at most one: leave it first."
+                    .into(),
+            ),
+            StoreError::LastAdmin => Self::Conflict(
+                "This is the organization's last admin: make someone else an admin first."
+                    .into(),
+            ),
+            StoreError::NotAdmin => {
+                Self::Forbidden("Only an admin of the organization can do this.".into())
+            }
+            StoreError::Changed => Self::Conflict(
+                "The member changed while this was being done. Please try again.".into(),
+            ),
             StoreError::Unavailable(cause) => {
                 tracing::error!(%cause, "store unavailable");
                 Self::Unavailable
@@ -196,7 +219,8 @@ macro_rules! documented_errors {
 }
 
 documented_errors! {
-    /// The body or a parameter is invalid (`invalid_request`, or `weak_password` at signup).
+    /// The body or a parameter is invalid (`invalid_request`, or `weak_password` at signup,
+    /// or `invalid_token` for an invitation that is unknown, used, revoked or expired).
     BadRequest,
     /// Missing, invalid, expired or revoked access token (`unauthorized`).
     Unauthorized,

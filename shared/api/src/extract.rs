@@ -7,7 +7,7 @@ use bytes::Bytes;
 use claims::Claims;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
-use store::Viewer;
+use store::{Membership, User, Viewer};
 
 use crate::error::{ApiError, ApiResult};
 use crate::{SharedApp, summary};
@@ -99,16 +99,27 @@ pub fn query_param(parts: &Parts, key: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-/// A request whose bearer token verified and was not revoked; anything else is 401.
-pub struct Authenticated(pub Claims);
+/// A request whose bearer token verified and was not revoked, from a user who still
+/// exists; anything else is 401. `user` is the stored user as this request found it:
+/// organization and role come from there, never from the token, so a removal or a
+/// demotion holds from the member's very next request.
+///
+/// Store reads per request: the revocation check and the user row (two `GetItem`s on
+/// DynamoDB); both become one once sessions read the user beside the session.
+pub struct Authenticated {
+    pub claims: Claims,
+    pub user: User,
+}
 
 impl Authenticated {
-    /// Who the token speaks for, as the store's access rules see them.
+    /// Who the caller is, as the store's access rules see them.
     pub fn viewer(&self) -> Viewer {
-        Viewer {
-            user_id: store::UserId(self.0.user_id),
-            organization_id: self.0.organization_id.map(store::OrganizationId),
-        }
+        self.user.viewer()
+    }
+
+    /// The caller's organization and role in it, as stored now.
+    pub fn membership(&self) -> Option<Membership> {
+        self.user.membership()
     }
 }
 
@@ -117,17 +128,46 @@ impl FromRequestParts<SharedApp> for Authenticated {
 
     async fn from_request_parts(parts: &mut Parts, app: &SharedApp) -> ApiResult<Self> {
         let token = bearer_token(parts).ok_or(ApiError::Unauthorized)?;
-        let claims = app.tokens.verify(token).map_err(|error| {
-            tracing::info!(%error, "token refused");
-            ApiError::Unauthorized
-        })?;
-        if app.store.is_token_revoked(&claims.jti).await? {
-            tracing::info!(user_id = claims.user_id, "revoked token refused");
-            return Err(ApiError::Unauthorized);
-        }
-        summary::identify(store::UserId(claims.user_id));
-        Ok(Self(claims))
+        authenticate(app, token).await
     }
+}
+
+/// The caller, if the request carries a bearer token (which must then be good), for
+/// routes that also serve the logged out.
+pub struct MaybeAuthenticated(pub Option<Authenticated>);
+
+impl FromRequestParts<SharedApp> for MaybeAuthenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &SharedApp) -> ApiResult<Self> {
+        if parts.headers.get(http::header::AUTHORIZATION).is_none() {
+            return Ok(Self(None));
+        }
+        let token = bearer_token(parts).ok_or(ApiError::Unauthorized)?;
+        authenticate(app, token)
+            .await
+            .map(|caller| Self(Some(caller)))
+    }
+}
+
+async fn authenticate(app: &SharedApp, token: &str) -> ApiResult<Authenticated> {
+    let claims = app.tokens.verify(token).map_err(|error| {
+        tracing::info!(%error, "token refused");
+        ApiError::Unauthorized
+    })?;
+    let user_id = store::UserId(claims.user_id);
+    let (revoked, user) = tokio::try_join!(
+        app.store.is_token_revoked(&claims.jti),
+        app.store.user(user_id)
+    )?;
+    if revoked {
+        tracing::info!(user_id = claims.user_id, "revoked token refused");
+        return Err(ApiError::Unauthorized);
+    }
+    // A token outliving its account is no longer any good.
+    let user = user.ok_or(ApiError::Unauthorized)?;
+    summary::identify(user_id);
+    Ok(Authenticated { claims, user })
 }
 
 /// The token from `Authorization: Bearer <token>`, if the header has that shape.

@@ -9,6 +9,7 @@ pub mod error;
 mod extract;
 pub mod mail;
 pub mod openapi;
+mod orgs;
 mod password;
 mod reply;
 pub mod routes;

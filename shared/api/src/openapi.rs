@@ -114,20 +114,30 @@ mod tests {
 
     #[test]
     fn the_documented_enums_are_exactly_the_values_the_store_writes() {
-        use store::{AccountType, Role, Visibility};
+        use store::{AccountType, OrgRole, Role, Visibility};
         // Exhaustive matches: a new variant fails to compile here until it is listed.
-        let account_types =
-            [AccountType::Individual, AccountType::OrganizationAdmin].map(|v| match v {
-                AccountType::Individual | AccountType::OrganizationAdmin => v.as_str(),
-            });
-        let roles = [Role::User, Role::Admin].map(|v| match v {
-            Role::User | Role::Admin => v.as_str(),
+        let account_types = [
+            AccountType::Individual,
+            AccountType::OrganizationAdmin,
+            AccountType::OrganizationMember,
+        ]
+        .map(|v| match v {
+            AccountType::Individual
+            | AccountType::OrganizationAdmin
+            | AccountType::OrganizationMember => v.as_str(),
+        });
+        let roles = [Role::User, Role::Admin, Role::Member, Role::Viewer].map(|v| match v {
+            Role::User | Role::Admin | Role::Member | Role::Viewer => v.as_str(),
+        });
+        let org_roles = [OrgRole::Admin, OrgRole::Member, OrgRole::Viewer].map(|v| match v {
+            OrgRole::Admin | OrgRole::Member | OrgRole::Viewer => v.as_str(),
         });
         let visibilities = [Visibility::Private, Visibility::Organization].map(|v| match v {
             Visibility::Private | Visibility::Organization => v.as_str(),
         });
         assert_eq!(enum_values("AccountType"), account_types);
         assert_eq!(enum_values("Role"), roles);
+        assert_eq!(enum_values("OrgRole"), org_roles);
         assert_eq!(enum_values("Visibility"), visibilities);
     }
 

@@ -19,16 +19,20 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::{SharedApp, auth, contexts, summary};
+use crate::{SharedApp, auth, contexts, orgs, summary};
 
 /// A function's routes with their documentation, before they get their state.
 pub type Routes = OpenApiRouter<SharedApp>;
 
-/// The `signup` function: `POST /auth/signup/individual`, `POST /auth/signup/organization`.
+/// The `signup` function: `POST /auth/signup/individual`, `POST /auth/signup/organization`,
+/// and `POST /invitations/{preview,accept}` (accepting may create the account, so it
+/// needs the password policy that only this function links).
 pub fn signup() -> Routes {
     OpenApiRouter::new()
         .routes(routes!(auth::signup_individual))
         .routes(routes!(auth::signup_organization))
+        .routes(routes!(orgs::preview))
+        .routes(routes!(orgs::accept))
 }
 
 /// The `login` function: `POST /auth/login`, `GET /auth/me`, `POST /auth/logout`.
@@ -48,9 +52,19 @@ pub fn contexts() -> Routes {
         .routes(routes!(contexts::delete_memory))
 }
 
+/// The `orgs` function: `/orgs/{organization_id}/**`.
+pub fn orgs() -> Routes {
+    OpenApiRouter::new()
+        .routes(routes!(orgs::show))
+        .routes(routes!(orgs::members))
+        .routes(routes!(orgs::invite, orgs::invitations))
+        .routes(routes!(orgs::revoke))
+        .routes(routes!(orgs::set_role, orgs::remove))
+}
+
 /// Every route, as local-dev serves them and the OpenAPI document describes them.
 pub fn all() -> Routes {
-    signup().merge(login()).merge(contexts())
+    signup().merge(login()).merge(contexts()).merge(orgs())
 }
 
 /// `routes` ready to serve with `app`: a wrong method is the contract's JSON 405 with

@@ -25,19 +25,39 @@ fn fixture() -> &'static Fixture {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let keys = || claims::TokenKeys::new(&SECRET.to_owned().into(), Default::default());
         let store = EmbeddedStore::in_memory().expect("store");
+        // The token's user must exist: every request reads it from the store. An
+        // organization signup makes user 1 an admin of organization 1, so the
+        // organization routes reach their deeper handlers too.
+        let (user, _) = runtime
+            .block_on(store::Store::create_user(
+                &store,
+                store::NewUser {
+                    email: store::Email::parse("prop@example.com").expect("email"),
+                    name: store::DisplayName::parse("Prop", "name").expect("name"),
+                    password_hash: "unused".into(),
+                },
+                Some(store::NewOrganization {
+                    name: store::DisplayName::parse("Prop Org", "name").expect("name"),
+                    domain: None,
+                    size: None,
+                    industry: None,
+                }),
+            ))
+            .expect("user 1");
         let limits = Limits {
             signups_per_client_per_hour: u32::MAX,
             failed_logins_per_account_and_address: u32::MAX,
             failed_logins_per_address: u32::MAX,
             failed_logins_per_account: u32::MAX,
+            ..Limits::default()
         };
         let app = Arc::new(App::new(Arc::new(store), keys().expect("keys"), limits));
         let subject = claims::Subject {
-            user_id: 1,
+            user_id: user.id.0,
             email: "prop@example.com".into(),
-            account_type: "individual".into(),
-            role: "user".into(),
-            organization_id: None,
+            account_type: "organization_admin".into(),
+            role: "admin".into(),
+            organization_id: user.organization_id.map(|id| id.0),
         };
         let token = keys().expect("keys").issue(subject).expect("token").0;
         // One context exists, so paths under it reach the deeper handlers.
@@ -86,6 +106,11 @@ fn path() -> impl Strategy<Value = String> {
             "/contexts/{}",
             "/contexts/{}/memories",
             "/contexts/{}/memories/{}",
+            "/orgs/{}",
+            "/orgs/1/members/{}",
+            "/orgs/1/invitations/{}",
+            "/orgs/1/{}",
+            "/invitations/{}",
             "/{}",
             "/",
         ]),

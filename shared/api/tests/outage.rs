@@ -9,10 +9,12 @@ use api::{App, Limits};
 use async_trait::async_trait;
 use bytes::Bytes;
 use store::{
-    Budget, Context, ContextName, Credentials, Email, Memory, MemoryId, MemoryPage, NewContext,
-    NewMemory, NewOrganization, NewUser, Organization, Reservation, Store, StoreError, StoreResult,
-    User, UserId, Viewer, Window,
+    Budget, Context, ContextName, Credentials, Email, Invitation, Invitee, Member, Memory,
+    MemoryId, MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, OrgRole, Organization,
+    OrganizationId, OrganizationProfile, Reservation, Store, StoreError, StoreResult, User, UserId,
+    Viewer, Window,
 };
+use time::OffsetDateTime;
 
 const CAUSE: &str = "dial tcp 10.0.0.7:443: connection refused (table mem0-prod)";
 
@@ -78,6 +80,47 @@ impl Store for UnreachableStore {
     async fn delete_memory(&self, _: &Context, _: &MemoryId) -> StoreResult<()> {
         down()
     }
+    async fn organization(&self, _: OrganizationId) -> StoreResult<Option<OrganizationProfile>> {
+        down()
+    }
+    async fn members(&self, _: OrganizationId) -> StoreResult<Vec<Member>> {
+        down()
+    }
+    async fn create_invitation(&self, _: &Invitation) -> StoreResult<()> {
+        down()
+    }
+    async fn invitations(&self, _: OrganizationId) -> StoreResult<Vec<Invitation>> {
+        down()
+    }
+    async fn invitation(&self, _: &str) -> StoreResult<Option<Invitation>> {
+        down()
+    }
+    async fn revoke_invitation(&self, _: OrganizationId, _: &str) -> StoreResult<()> {
+        down()
+    }
+    async fn accept_invitation(
+        &self,
+        _: &Invitation,
+        _: Invitee,
+        _: OffsetDateTime,
+    ) -> StoreResult<User> {
+        down()
+    }
+    async fn set_role(
+        &self,
+        _: OrganizationId,
+        _: UserId,
+        _: UserId,
+        _: OrgRole,
+    ) -> StoreResult<()> {
+        down()
+    }
+    async fn remove_member(&self, _: OrganizationId, _: UserId, _: UserId) -> StoreResult<()> {
+        down()
+    }
+    async fn context_of(&self, _: UserId, _: &ContextName) -> StoreResult<Option<Context>> {
+        down()
+    }
 }
 
 const SECRET: &str = "outage-test-secret-outage-test-secret";
@@ -138,6 +181,11 @@ async fn every_route_answers_503_without_the_cause_when_the_store_is_down() {
             "/contexts/x/memories/01ARZ3NDEKTSV4RRFFQ69G5FAV",
             "",
         ),
+        ("GET", "/orgs/1", ""),
+        ("GET", "/orgs/1/members", ""),
+        ("GET", "/orgs/1/invitations", ""),
+        ("POST", "/invitations/preview", r#"{"token":"abc"}"#),
+        ("POST", "/invitations/accept", r#"{"token":"abc"}"#),
     ] {
         let response = support::handle(&app, api::routes::all, request(method, path, body)).await;
         assert_eq!(response.status(), 503, "{method} {path}");
@@ -164,8 +212,17 @@ async fn each_lambda_answers_only_its_own_routes() {
         let response = support::handle(&app, api::routes::login, request("GET", path, "")).await;
         assert_eq!(status(response), 404, "login must not answer {path}");
     }
-    for path in ["/auth/signup/individual", "/auth/login", "/auth/me"] {
+    for path in [
+        "/auth/signup/individual",
+        "/auth/login",
+        "/auth/me",
+        "/orgs/1",
+    ] {
         let response = support::handle(&app, api::routes::contexts, request("GET", path, "")).await;
         assert_eq!(status(response), 404, "contexts must not answer {path}");
+    }
+    for path in ["/auth/me", "/contexts", "/invitations/accept"] {
+        let response = support::handle(&app, api::routes::orgs, request("GET", path, "")).await;
+        assert_eq!(status(response), 404, "orgs must not answer {path}");
     }
 }

@@ -34,8 +34,22 @@ fn token(user_id: u64) -> String {
 }
 
 impl Fixture {
-    fn new() -> Self {
+    /// Users 1 to 3 exist: every request reads its caller from the store.
+    async fn new() -> Self {
         let store = EmbeddedStore::in_memory().expect("store");
+        for n in 1..=3 {
+            store::Store::create_user(
+                &store,
+                store::NewUser {
+                    email: store::Email::parse(&format!("user{n}@example.com")).expect("email"),
+                    name: store::DisplayName::parse("User", "name").expect("name"),
+                    password_hash: "unused".into(),
+                },
+                None,
+            )
+            .await
+            .expect("user");
+        }
         Self {
             app: Arc::new(App::new(Arc::new(store), keys(), Limits::default())),
         }
@@ -96,7 +110,7 @@ fn words(count: usize) -> String {
 
 #[tokio::test]
 async fn a_three_thousand_word_query_is_refused_before_any_ranking() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::new().await;
     fixture.context(1, "proj").await;
     fixture.remember(1, "proj", "w1 w2 w3").await;
     for query in [words(3_000), words(33), "x".repeat(513)] {
@@ -125,7 +139,7 @@ async fn a_three_thousand_word_query_is_refused_before_any_ranking() {
 
 #[tokio::test]
 async fn forged_offset_cursors_are_400_never_a_panic_or_500() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::new().await;
     fixture.context(1, "proj").await;
     for index in 0..3 {
         fixture
@@ -153,7 +167,7 @@ async fn forged_offset_cursors_are_400_never_a_panic_or_500() {
 
 #[tokio::test]
 async fn a_cursor_from_another_query_or_context_is_400() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::new().await;
     fixture.context(1, "proj").await;
     fixture.context(1, "other").await;
     fixture.context(2, "proj").await;
@@ -211,7 +225,7 @@ async fn a_cursor_from_another_query_or_context_is_400() {
 
 #[tokio::test]
 async fn search_pages_cover_every_match_once_with_cursors() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::new().await;
     fixture.context(1, "proj").await;
     for index in 0..7 {
         fixture
@@ -243,7 +257,7 @@ async fn search_pages_cover_every_match_once_with_cursors() {
 
 #[tokio::test]
 async fn control_characters_in_memory_text_are_400_and_line_breaks_and_tabs_are_kept() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::new().await;
     fixture.context(1, "proj").await;
     for bad in [
         "bell\u{7}",

@@ -28,10 +28,15 @@ macro_rules! text_newtype {
 
 mod context;
 mod memory;
+mod organization;
 mod user;
 
 pub use context::{Context, ContextName, Description, NewContext, Visibility};
 pub use memory::{Memory, MemoryId, MemoryPage, MemoryText, NewMemory, Tags};
+pub use organization::{
+    ContextAddress, Invitation, Invitee, Member, Membership, OrgRole, OrganizationProfile,
+    shared_address,
+};
 pub use user::{
     Account, AccountType, Credentials, DisplayName, Email, NewOrganization, NewUser, Organization,
     OrganizationDetail, OrganizationId, Role, User, UserId, Viewer,
@@ -67,9 +72,20 @@ mod openapi_tests {
     fn the_enums_in_replies_are_described_by_the_names_serde_writes() {
         assert_eq!(
             schema_values::<AccountType>(),
-            json!([AccountType::Individual, AccountType::OrganizationAdmin])
+            json!([
+                AccountType::Individual,
+                AccountType::OrganizationAdmin,
+                AccountType::OrganizationMember
+            ])
         );
-        assert_eq!(schema_values::<Role>(), json!([Role::User, Role::Admin]));
+        assert_eq!(
+            schema_values::<Role>(),
+            json!([Role::User, Role::Admin, Role::Member, Role::Viewer])
+        );
+        assert_eq!(
+            schema_values::<OrgRole>(),
+            json!(["admin", "member", "viewer"])
+        );
         assert_eq!(
             schema_values::<Visibility>(),
             json!([Visibility::Private, Visibility::Organization])

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::{ParseError, longer_than, refuse};
+use crate::{Membership, OrgRole, ParseError, longer_than, refuse};
 
 /// A trimmed, lower-cased email address with a plausible shape.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -131,6 +131,8 @@ text_newtype!(OrganizationDetail);
 pub enum AccountType {
     Individual,
     OrganizationAdmin,
+    /// A member or viewer of an organization, who joined by invitation or was demoted.
+    OrganizationMember,
 }
 
 impl AccountType {
@@ -138,6 +140,7 @@ impl AccountType {
         match self {
             Self::Individual => "individual",
             Self::OrganizationAdmin => "organization_admin",
+            Self::OrganizationMember => "organization_member",
         }
     }
 
@@ -145,6 +148,7 @@ impl AccountType {
         match raw {
             "individual" => Some(Self::Individual),
             "organization_admin" => Some(Self::OrganizationAdmin),
+            "organization_member" => Some(Self::OrganizationMember),
             _ => None,
         }
     }
@@ -154,8 +158,11 @@ impl AccountType {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Someone in no organization.
     User,
     Admin,
+    Member,
+    Viewer,
 }
 
 impl Role {
@@ -163,6 +170,8 @@ impl Role {
         match self {
             Self::User => "user",
             Self::Admin => "admin",
+            Self::Member => "member",
+            Self::Viewer => "viewer",
         }
     }
 
@@ -170,6 +179,8 @@ impl Role {
         match raw {
             "user" => Some(Self::User),
             "admin" => Some(Self::Admin),
+            "member" => Some(Self::Member),
+            "viewer" => Some(Self::Viewer),
             _ => None,
         }
     }
@@ -199,6 +210,26 @@ impl Account {
                 organization_id: None,
             },
         }
+    }
+}
+
+impl Account {
+    /// What a member of `organization` with `role` is: the login shape's `account_type`
+    /// and `role` follow the membership.
+    pub fn member(organization: OrganizationId, role: OrgRole) -> Self {
+        Self {
+            account_type: match role {
+                OrgRole::Admin => AccountType::OrganizationAdmin,
+                OrgRole::Member | OrgRole::Viewer => AccountType::OrganizationMember,
+            },
+            role: role.into(),
+            organization_id: Some(organization),
+        }
+    }
+
+    /// Someone who left (or was removed from) their organization.
+    pub fn individual() -> Self {
+        Self::for_signup(None)
     }
 }
 
@@ -255,6 +286,30 @@ impl User {
             organization_id: account.organization_id,
             email_verified: false,
             created_at,
+        }
+    }
+}
+
+impl User {
+    /// The user's organization and role in it, if they belong to one.
+    pub fn membership(&self) -> Option<Membership> {
+        let organization_id = self.organization_id?;
+        let role = match self.role {
+            Role::Admin => OrgRole::Admin,
+            Role::Viewer => OrgRole::Viewer,
+            Role::Member | Role::User => OrgRole::Member,
+        };
+        Some(Membership {
+            organization_id,
+            role,
+        })
+    }
+
+    /// Who this user is, as the store's access rules see them.
+    pub fn viewer(&self) -> Viewer {
+        Viewer {
+            user_id: self.id,
+            organization_id: self.organization_id,
         }
     }
 }

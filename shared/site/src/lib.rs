@@ -20,7 +20,7 @@ pub struct Page {
 }
 
 /// The pages, at the paths the contract names (`/` is signup).
-pub const PAGES: [Page; 3] = [
+pub const PAGES: [Page; 4] = [
     Page {
         path: "/",
         file: "signup.html",
@@ -32,6 +32,11 @@ pub const PAGES: [Page; 3] = [
     Page {
         path: "/dashboard",
         file: "dashboard.html",
+    },
+    // Where an invitation's mailed link leads (`/invite?token=...`).
+    Page {
+        path: "/invite",
+        file: "invite.html",
     },
 ];
 

@@ -14,9 +14,9 @@ use time::OffsetDateTime;
 
 pub use domain::{
     Account, AccountType, Context, ContextName, Credentials, Description, DisplayName, Email,
-    Memory, MemoryId, MemoryPage, MemoryText, NewContext, NewMemory, NewOrganization, NewUser,
-    Organization, OrganizationDetail, OrganizationId, ParseError, Role, Tags, User, UserId, Viewer,
-    Visibility,
+    Invitation, Invitee, Member, Membership, Memory, MemoryId, MemoryPage, MemoryText, NewContext,
+    NewMemory, NewOrganization, NewUser, OrgRole, Organization, OrganizationDetail, OrganizationId,
+    OrganizationProfile, ParseError, Role, Tags, User, UserId, Viewer, Visibility,
 };
 pub use usage::Usage;
 
@@ -31,6 +31,21 @@ pub enum StoreError {
     Conflict,
     #[error("not found")]
     NotFound,
+    /// The invitation was used, revoked or has expired (or never was).
+    #[error("the invitation is no longer valid")]
+    InvitationGone,
+    /// The user belongs to an organization already; one is the most a user has.
+    #[error("the user belongs to an organization already")]
+    InOrganization,
+    /// The change would leave the organization without an admin.
+    #[error("the organization's last admin")]
+    LastAdmin,
+    /// The one asking for the change is no longer an admin of the organization.
+    #[error("not an admin of the organization")]
+    NotAdmin,
+    /// The member's role changed while the change was being made; nothing was written.
+    #[error("the membership changed meanwhile")]
+    Changed,
     /// The backing store failed or could not be reached. The cause is for logs only.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -156,6 +171,70 @@ pub trait Store: Send + Sync + 'static {
     /// Removes one memory and uncounts it, atomically. `NotFound` if it is not in this
     /// context.
     async fn delete_memory(&self, context: &Context, id: &MemoryId) -> StoreResult<()>;
+
+    // --- organizations ---
+
+    /// The organization's profile.
+    async fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationProfile>>;
+
+    /// The organization's members, by user id. Read from an index on DynamoDB, so a
+    /// change may take a moment to show; authorization never reads this list.
+    async fn members(&self, organization: OrganizationId) -> StoreResult<Vec<Member>>;
+
+    /// Stores a pending invitation, findable by its token's digest and listed under its
+    /// organization.
+    async fn create_invitation(&self, invitation: &Invitation) -> StoreResult<()>;
+
+    /// The organization's invitations not yet used or revoked (expired ones included
+    /// until the store forgets them; the caller tells them apart).
+    async fn invitations(&self, organization: OrganizationId) -> StoreResult<Vec<Invitation>>;
+
+    /// The invitation whose token has this SHA-256 digest (hex), if not used or revoked.
+    async fn invitation(&self, token_hash: &str) -> StoreResult<Option<Invitation>>;
+
+    /// Revokes a pending invitation of the organization. `NotFound` when there is none
+    /// with this id in this organization.
+    async fn revoke_invitation(
+        &self,
+        organization: OrganizationId,
+        invitation_id: &str,
+    ) -> StoreResult<()>;
+
+    /// Uses up `invitation` and makes `invitee` a member with its role, all or nothing:
+    /// `InvitationGone` unless it is still there and unexpired at `now` (so of any number
+    /// of concurrent acceptances one wins), `InOrganization` when an existing invitee
+    /// belongs to an organization, `EmailTaken` when a new invitee's email has an
+    /// account. A new invitee's account is for the invited email, already verified.
+    async fn accept_invitation(
+        &self,
+        invitation: &Invitation,
+        invitee: Invitee,
+        now: OffsetDateTime,
+    ) -> StoreResult<User>;
+
+    /// Gives `member` of `organization` the `role`, decided atomically: `NotFound` if
+    /// they are not a member, `NotAdmin` if `actor` is not (or no longer) an admin of it,
+    /// `LastAdmin` if it would leave the organization without an admin.
+    async fn set_role(
+        &self,
+        organization: OrganizationId,
+        actor: UserId,
+        member: UserId,
+        role: OrgRole,
+    ) -> StoreResult<()>;
+
+    /// Takes `member` out of `organization` (they keep their account and private
+    /// contexts): by an admin `actor`, or by the member themselves (`actor == member`,
+    /// leaving). Errors as for `set_role`.
+    async fn remove_member(
+        &self,
+        organization: OrganizationId,
+        actor: UserId,
+        member: UserId,
+    ) -> StoreResult<()>;
+
+    /// The live context `name` of `owner`, whoever asks: the caller decides who may see it.
+    async fn context_of(&self, owner: UserId, name: &ContextName) -> StoreResult<Option<Context>>;
 
     /// The newest memories within `budget`, newest first: the candidates a search ranks.
     async fn recent_memories(

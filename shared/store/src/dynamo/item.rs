@@ -20,6 +20,10 @@ pub(super) type Item = HashMap<String, AttributeValue>;
 /// Sort-key prefixes of the item kinds that share a partition with others.
 pub(super) const CONTEXT_PREFIX: &str = "CTX#";
 pub(super) const MEMORY_PREFIX: &str = "MEM#";
+/// An organization's pending invitations (`ORG#<org_id>` / `INVITE#<invitation_id>`).
+pub(super) const INVITATION_PREFIX: &str = "INVITE#";
+/// `GSI1SK` of a member's profile in their organization's index partition.
+pub(super) const MEMBER_PREFIX: &str = "MEMBER#";
 
 pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -70,6 +74,39 @@ pub(super) fn revoked_token_key(token_id: &str) -> Item {
         format!("{}{token_id}", partition::REVOKED),
         "REVOKED".to_owned(),
     )
+}
+
+/// An invitation, found by the digest of the token it was mailed with.
+pub(super) fn invitation_key(token_hash: &str) -> Item {
+    key(
+        format!("{}{token_hash}", partition::INVITATION),
+        "INVITE".to_owned(),
+    )
+}
+
+/// An invitation as its organization lists it, by its id.
+pub(super) fn invitation_listing_key(organization: OrganizationId, id: &str) -> Item {
+    key(
+        organization_partition(organization),
+        format!("{INVITATION_PREFIX}{id}"),
+    )
+}
+
+/// The index keys that list a member's profile under their organization.
+pub(super) fn member_index(
+    organization: OrganizationId,
+    user: UserId,
+) -> [(String, AttributeValue); 2] {
+    [
+        (
+            GSI1.key.partition.to_owned(),
+            s(organization_partition(organization)),
+        ),
+        (
+            GSI1.key.sort.to_owned(),
+            s(format!("{MEMBER_PREFIX}{user}")),
+        ),
+    ]
 }
 
 pub(super) fn context_key(owner: UserId, name: &ContextName) -> Item {
@@ -139,6 +176,8 @@ pub(super) fn user_item(user: &User) -> StoreResult<Item> {
     ]);
     if let Some(organization) = user.organization_id {
         item.insert("organization_id".to_owned(), n(organization));
+        item.insert("joined_at".to_owned(), timestamp(user.created_at)?);
+        item.extend(member_index(organization, user.id));
     }
     Ok(item)
 }
@@ -320,7 +359,7 @@ impl<'a> Read<'a> {
         }
     }
 
-    fn timestamp(&self, attribute: &str) -> StoreResult<OffsetDateTime> {
+    pub(super) fn timestamp(&self, attribute: &str) -> StoreResult<OffsetDateTime> {
         OffsetDateTime::parse(self.s(attribute)?, &Rfc3339)
             .map_err(|_| self.corrupt(attribute, "an RFC 3339 timestamp"))
     }
@@ -340,7 +379,11 @@ impl<'a> Read<'a> {
     }
 
     /// A string attribute that must parse into a domain value.
-    fn parsed<T>(&self, attribute: &str, parse: impl FnOnce(&str) -> Option<T>) -> StoreResult<T> {
+    pub(super) fn parsed<T>(
+        &self,
+        attribute: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> StoreResult<T> {
         parse(self.s(attribute)?).ok_or_else(|| self.corrupt(attribute, "a valid value"))
     }
 }

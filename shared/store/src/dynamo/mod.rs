@@ -7,9 +7,10 @@
 //!
 //! | item | `PK` | `SK` | attributes |
 //! |---|---|---|---|
-//! | user | `USER#<user_id>` | `PROFILE` | `email`, `name`, `account_type`, `role`, `organization_id`?, `email_verified`, `created_at` |
+//! | user | `USER#<user_id>` | `PROFILE` | `email`, `name`, `account_type`, `role`, `organization_id`?, `joined_at`?, `email_verified`, `created_at`; members also `GSI1PK = ORG#<org_id>`, `GSI1SK = MEMBER#<user_id>` |
 //! | email (login, uniqueness) | `EMAIL#<email>` | `EMAIL` | `user_id`, `password_hash` |
-//! | organization | `ORG#<org_id>` | `PROFILE` | `name`, `domain`?, `size`?, `industry`?, `admin_user_id`, `created_at` |
+//! | organization | `ORG#<org_id>` | `PROFILE` | `name`, `domain`?, `size`?, `industry`?, `admin_user_id` (its first admin), `admin_count`, `created_at` |
+//! | invitations, members | see [`orgs`] | | |
 //! | id sequence | `SEQ#user`, `SEQ#organization` | `SEQ` | `next_id` |
 //! | context | `OWNER#<owner_id>` | `CTX#<name>` | `context_id`, `owner_id`, `organization_id`?, `name`, `description`, `visibility`, `created_at`, `memory_count`; shared ones also `GSI1PK = ORG#<org_id>`, `GSI1SK = CTX#<name>#<owner_id>` |
 //! | deleted context, memories still being purged | `OWNER#<owner_id>` | `CTX#<name>#DELETING#<context_id>` | `context_id`, `owner_id`, `name`, `deleting = true`, `deleted_at`; no index keys, no time to live |
@@ -67,6 +68,7 @@
 
 mod calls;
 mod item;
+mod orgs;
 pub mod schema;
 
 use std::sync::Arc;
@@ -97,9 +99,10 @@ use self::item::{
 };
 use self::schema::{GSI1, TABLE_KEY, TTL_ATTRIBUTE};
 use crate::{
-    Account, Budget, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId,
-    MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationId,
-    Reservation, Store, StoreError, StoreResult, User, UserId, Viewer, Window,
+    Account, Budget, Context, ContextName, Credentials, Email, Invitation, Invitee, MAX_PAGE,
+    Member, Memory, MemoryId, MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, OrgRole,
+    Organization, OrganizationId, OrganizationProfile, Reservation, Store, StoreError, StoreResult,
+    User, UserId, Viewer, Window,
 };
 
 /// Where the table is.
@@ -616,6 +619,7 @@ impl Store for DynamoStore {
             org.extend([
                 ("name".to_owned(), s(details.name.as_str())),
                 ("admin_user_id".to_owned(), n(new.id)),
+                ("admin_count".to_owned(), n(1)),
                 ("created_at".to_owned(), timestamp(created_at)?),
             ]);
             for (attribute, value) in [
@@ -916,5 +920,68 @@ impl Store for DynamoStore {
             Transaction::Committed => Ok(()),
             Transaction::Refused { .. } => Err(StoreError::NotFound),
         }
+    }
+
+    // --- organizations ---
+
+    async fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationProfile>> {
+        self.organization_profile(id).await
+    }
+
+    async fn members(&self, organization: OrganizationId) -> StoreResult<Vec<Member>> {
+        self.organization_members(organization).await
+    }
+
+    async fn create_invitation(&self, invitation: &Invitation) -> StoreResult<()> {
+        self.put_invitation(invitation).await
+    }
+
+    async fn invitations(&self, organization: OrganizationId) -> StoreResult<Vec<Invitation>> {
+        self.pending_invitations(organization).await
+    }
+
+    async fn invitation(&self, token_hash: &str) -> StoreResult<Option<Invitation>> {
+        self.invitation_by_token(token_hash).await
+    }
+
+    async fn revoke_invitation(
+        &self,
+        organization: OrganizationId,
+        invitation_id: &str,
+    ) -> StoreResult<()> {
+        self.revoke(organization, invitation_id).await
+    }
+
+    async fn accept_invitation(
+        &self,
+        invitation: &Invitation,
+        invitee: Invitee,
+        now: OffsetDateTime,
+    ) -> StoreResult<User> {
+        self.accept(invitation, invitee, now).await
+    }
+
+    async fn set_role(
+        &self,
+        organization: OrganizationId,
+        actor: UserId,
+        member: UserId,
+        role: OrgRole,
+    ) -> StoreResult<()> {
+        self.change_member(organization, actor, member, Some(role))
+            .await
+    }
+
+    async fn remove_member(
+        &self,
+        organization: OrganizationId,
+        actor: UserId,
+        member: UserId,
+    ) -> StoreResult<()> {
+        self.change_member(organization, actor, member, None).await
+    }
+
+    async fn context_of(&self, owner: UserId, name: &ContextName) -> StoreResult<Option<Context>> {
+        Ok(self.own_context(owner, name).await?.0)
     }
 }

@@ -40,8 +40,9 @@ pub const TABLE_KEY: Key = Key {
     sort: "SK",
 };
 
-/// Sparse index of the contexts shared with an organization: only those items carry
-/// `GSI1PK = ORG#<organization_id>` and `GSI1SK = CTX#<name>#<owner_id>`.
+/// Sparse index of what belongs to an organization: the contexts shared with it carry
+/// `GSI1PK = ORG#<organization_id>` and `GSI1SK = CTX#<name>#<owner_id>`, its members'
+/// profiles `GSI1SK = MEMBER#<user_id>`.
 pub const GSI1: Index = Index {
     name: "gsi1",
     key: Key {
@@ -83,9 +84,11 @@ pub mod partition {
     pub const OWNER: &str = "OWNER#";
     /// The memories of one context, `CTX#<context_id>`.
     pub const MEMORIES: &str = "CTX#";
+    /// A pending invitation by its token's SHA-256 digest, `INVITE#<hex digest>`.
+    pub const INVITATION: &str = "INVITE#";
 
     /// Every prefix above.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 9] = [
         USER,
         EMAIL,
         ORGANIZATION,
@@ -94,6 +97,7 @@ pub mod partition {
         REVOKED,
         OWNER,
         MEMORIES,
+        INVITATION,
     ];
 }
 
@@ -189,6 +193,11 @@ mod tests {
             (rate_key("signup:198.51.100.7", 0), partition::RATE),
             (revoked_token_key("jti"), partition::REVOKED),
             (context_key(UserId(7), &name), partition::OWNER),
+            (invitation_key("ab12"), partition::INVITATION),
+            (
+                invitation_listing_key(OrganizationId(3), "01J"),
+                partition::ORGANIZATION,
+            ),
             (
                 memory_key("ctx-id", &MemoryId::generate()),
                 partition::MEMORIES,

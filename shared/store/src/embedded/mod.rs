@@ -12,10 +12,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use time::OffsetDateTime;
 
 use crate::{
-    Account, Budget, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId,
-    MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationDetail,
-    OrganizationId, Reservation, Store, StoreError, StoreResult, User, UserId, Viewer, Visibility,
-    Window,
+    Account, Budget, Context, ContextName, Credentials, Email, Invitation, Invitee, MAX_PAGE,
+    Member, Memory, MemoryId, MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, OrgRole,
+    Organization, OrganizationDetail, OrganizationId, OrganizationProfile, Reservation, Store,
+    StoreError, StoreResult, User, UserId, Viewer, Visibility, Window,
 };
 use file::make_private;
 use rows::{
@@ -25,6 +25,7 @@ use rows::{
 use schema::migrate;
 
 mod file;
+mod orgs;
 mod rows;
 mod schema;
 
@@ -215,8 +216,8 @@ impl Store for EmbeddedStore {
             let account = Account::for_signup(organization.as_ref().map(|created| created.id));
             let inserted = transaction.execute(
                 "INSERT INTO users (email, name, password_hash, account_type, role,
-                                    organization_id, email_verified, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+                                    organization_id, email_verified, created_at, joined_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, CASE WHEN ?6 IS NULL THEN NULL ELSE ?7 END)",
                 params![
                     user.email.as_str(),
                     user.name.as_str(),
@@ -595,6 +596,98 @@ impl Store for EmbeddedStore {
                 )
                 .map_err(StoreError::unavailable)?;
             Ok(())
+        })
+        .await
+    }
+
+    // --- organizations ---
+
+    async fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationProfile>> {
+        self.read(move |transaction| orgs::organization(transaction, id))
+            .await
+    }
+
+    async fn members(&self, organization: OrganizationId) -> StoreResult<Vec<Member>> {
+        self.read(move |transaction| orgs::members(transaction, organization))
+            .await
+    }
+
+    async fn create_invitation(&self, invitation: &Invitation) -> StoreResult<()> {
+        let invitation = invitation.clone();
+        self.write(move |transaction| orgs::create_invitation(transaction, &invitation))
+            .await
+    }
+
+    async fn invitations(&self, organization: OrganizationId) -> StoreResult<Vec<Invitation>> {
+        self.read(move |transaction| orgs::invitations(transaction, organization))
+            .await
+    }
+
+    async fn invitation(&self, token_hash: &str) -> StoreResult<Option<Invitation>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |transaction| orgs::invitation(transaction, &token_hash))
+            .await
+    }
+
+    async fn revoke_invitation(
+        &self,
+        organization: OrganizationId,
+        invitation_id: &str,
+    ) -> StoreResult<()> {
+        let id = invitation_id.to_owned();
+        self.write(move |transaction| orgs::revoke_invitation(transaction, organization, &id))
+            .await
+    }
+
+    async fn accept_invitation(
+        &self,
+        invitation: &Invitation,
+        invitee: Invitee,
+        now: OffsetDateTime,
+    ) -> StoreResult<User> {
+        let invitation = invitation.clone();
+        self.write(move |transaction| orgs::accept(transaction, &invitation, invitee, now))
+            .await
+    }
+
+    async fn set_role(
+        &self,
+        organization: OrganizationId,
+        actor: UserId,
+        member: UserId,
+        role: OrgRole,
+    ) -> StoreResult<()> {
+        self.write(move |transaction| {
+            orgs::set_role(transaction, organization, actor, member, Some(role))
+        })
+        .await
+    }
+
+    async fn remove_member(
+        &self,
+        organization: OrganizationId,
+        actor: UserId,
+        member: UserId,
+    ) -> StoreResult<()> {
+        self.write(move |transaction| {
+            orgs::set_role(transaction, organization, actor, member, None)
+        })
+        .await
+    }
+
+    async fn context_of(&self, owner: UserId, name: &ContextName) -> StoreResult<Option<Context>> {
+        let name = name.as_str().to_owned();
+        self.read(move |transaction| {
+            transaction
+                .prepare_cached(&format!(
+                    "SELECT {CONTEXT_COLUMNS} FROM contexts WHERE owner_id = ?1 AND name = ?2"
+                ))
+                .and_then(|mut statement| {
+                    statement
+                        .query_row(params![owner.0, name], context_from_row)
+                        .optional()
+                })
+                .map_err(StoreError::unavailable)
         })
         .await
     }

@@ -32,11 +32,11 @@ pub(super) fn timestamp(at: OffsetDateTime) -> StoreResult<String> {
 }
 
 /// A stored value this build cannot read back; reported as `Unavailable`.
-fn corrupt(column: usize, cause: impl std::fmt::Display) -> rusqlite::Error {
+pub(super) fn corrupt(column: usize, cause: impl std::fmt::Display) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, Type::Text, cause.to_string().into())
 }
 
-fn timestamp_at(row: &Row<'_>, column: usize) -> rusqlite::Result<OffsetDateTime> {
+pub(super) fn timestamp_at(row: &Row<'_>, column: usize) -> rusqlite::Result<OffsetDateTime> {
     let raw: String = row.get(column)?;
     OffsetDateTime::parse(&raw, &Rfc3339).map_err(|e| corrupt(column, e))
 }

@@ -68,6 +68,24 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
 "#,
+    r#"
+    ALTER TABLE users ADD COLUMN joined_at TEXT;
+    UPDATE users SET joined_at = created_at WHERE organization_id IS NOT NULL;
+    CREATE INDEX users_by_organization ON users (organization_id);
+
+    -- Only the token's SHA-256 digest is kept; a row goes when it is used or revoked.
+    CREATE TABLE invitations (
+        id              TEXT PRIMARY KEY,
+        token_hash      TEXT NOT NULL UNIQUE,
+        organization_id INTEGER NOT NULL REFERENCES organizations (id),
+        email           TEXT NOT NULL,
+        role            TEXT NOT NULL,
+        invited_by      INTEGER NOT NULL,
+        created_at      TEXT NOT NULL,
+        expires_at      TEXT NOT NULL
+    );
+    CREATE INDEX invitations_by_organization ON invitations (organization_id, created_at);
+"#,
 ];
 
 pub(super) fn migrate(connection: &mut Connection) -> StoreResult<()> {

@@ -1,0 +1,10 @@
+//! The `orgs` Lambda: answers `/orgs/{organization_id}/**`: an organization's members,
+//! their roles and its invitations.
+//!
+//! The routes are `api::routes::orgs` (the same router local-dev mounts);
+//! `lambda::run` reads the configuration, connects to DynamoDB and serves them.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::run(api::routes::orgs).await
+}
