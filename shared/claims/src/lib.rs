@@ -12,6 +12,11 @@
 //! - `exp - iat` above the configured lifetime, so a key that leaked once cannot mint
 //!   tokens that outlive its rotation;
 //! - an `iss` or `aud` other than the configured ones.
+//!
+//! Access tokens name the login session they were born of (`sid`); the refresh tokens
+//! of that session are in [`refresh`].
+
+pub mod refresh;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -44,6 +49,10 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub jti: String,
+    /// The session this token was born of; every request checks it is still live.
+    /// Tokens issued before sessions existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl Claims {
@@ -62,13 +71,15 @@ pub struct Subject {
     pub account_type: String,
     pub role: String,
     pub organization_id: Option<u64>,
+    /// The login session the token is issued in.
+    pub sid: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("the token signing secret must be at least {MIN_SECRET_BYTES} bytes")]
     SecretTooShort,
-    #[error("the token lifetime must be between one minute and 30 days")]
+    #[error("the token lifetime must be between one second and 30 days")]
     BadLifetime,
 }
 
@@ -110,6 +121,7 @@ impl Default for TokenSettings {
 
 /// Issues and verifies tokens with one secret. Build once at start-up; cheap to share.
 pub struct TokenKeys {
+    refresh: refresh::RefreshKey,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -131,7 +143,8 @@ impl TokenKeys {
             return Err(ConfigError::SecretTooShort);
         }
         let lifetime = settings.lifetime.as_secs();
-        if !(60..=30 * 24 * 60 * 60).contains(&lifetime) {
+        // Seconds are allowed for tests of expiry; deployments keep the default hours.
+        if !(1..=30 * 24 * 60 * 60).contains(&lifetime) {
             return Err(ConfigError::BadLifetime);
         }
         // Pinning the algorithm is what makes `alg: none` and algorithm-confusion tokens fail.
@@ -142,6 +155,7 @@ impl TokenKeys {
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
         Ok(Self {
+            refresh: refresh::RefreshKey::derive(secret),
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
@@ -151,6 +165,11 @@ impl TokenKeys {
 
     pub fn lifetime(&self) -> Duration {
         self.settings.lifetime
+    }
+
+    /// The key refresh tokens are signed with, derived from the same secret.
+    pub fn refresh_key(&self) -> &refresh::RefreshKey {
+        &self.refresh
     }
 
     /// Signs a token for `subject`, valid from now for the configured lifetime.
@@ -176,6 +195,7 @@ impl TokenKeys {
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
             jti: ulid::Ulid::new().to_string(),
+            sid: subject.sid,
         };
         let header = Header {
             typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
@@ -247,6 +267,7 @@ mod tests {
             account_type: "individual".into(),
             role: "user".into(),
             organization_id: None,
+            sid: Some("01J0000000000000000000SID0".into()),
         }
     }
 
@@ -285,6 +306,34 @@ mod tests {
         assert_eq!(
             TokenKeys::new(&short, TokenSettings::default()).unwrap_err(),
             ConfigError::SecretTooShort
+        );
+    }
+
+    #[test]
+    fn lifetimes_of_a_few_seconds_are_allowed_but_not_zero_or_beyond_30_days() {
+        let with = |seconds| {
+            TokenKeys::new(
+                &SecretString::from(SECRET),
+                TokenSettings {
+                    lifetime: Duration::from_secs(seconds),
+                    ..TokenSettings::default()
+                },
+            )
+            .map(drop)
+        };
+        assert_eq!(with(1), Ok(()));
+        assert_eq!(with(3), Ok(()));
+        assert_eq!(with(0), Err(ConfigError::BadLifetime));
+        assert_eq!(with(30 * 24 * 60 * 60 + 1), Err(ConfigError::BadLifetime));
+    }
+
+    #[test]
+    fn the_session_id_is_carried_as_sid() {
+        let keys = keys(SECRET);
+        let (token, _) = keys.issue(alice()).unwrap();
+        assert_eq!(
+            keys.verify(&token).unwrap().sid.as_deref(),
+            Some("01J0000000000000000000SID0")
         );
     }
 
