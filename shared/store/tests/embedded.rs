@@ -4,3 +4,4 @@
 mod conformance;
 
 conformance::suite!(store::embedded::EmbeddedStore::in_memory().expect("open store"));
+conformance::sessions::sessions_suite!(store::embedded::EmbeddedStore::in_memory().expect("open store"));

@@ -79,19 +79,22 @@ pub mod partition {
     pub const RATE: &str = "RATE#";
     /// Revoked token, `REVOKED#<jti>`.
     pub const REVOKED: &str = "REVOKED#";
+    /// The login sessions of one user, `SESSION#<user_id>`.
+    pub const SESSION: &str = "SESSION#";
     /// The contexts one user owns, `OWNER#<owner_id>`.
     pub const OWNER: &str = "OWNER#";
     /// The memories of one context, `CTX#<context_id>`.
     pub const MEMORIES: &str = "CTX#";
 
     /// Every prefix above.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 9] = [
         USER,
         EMAIL,
         ORGANIZATION,
         SEQUENCE,
         RATE,
         REVOKED,
+        SESSION,
         OWNER,
         MEMORIES,
     ];
@@ -188,6 +191,10 @@ mod tests {
             (sequence_key("user"), partition::SEQUENCE),
             (rate_key("signup:198.51.100.7", 0), partition::RATE),
             (revoked_token_key("jti"), partition::REVOKED),
+            (
+                super::super::sessions::session_key(UserId(7), &crate::SessionId::generate()),
+                partition::SESSION,
+            ),
             (context_key(UserId(7), &name), partition::OWNER),
             (
                 memory_key("ctx-id", &MemoryId::generate()),

@@ -21,6 +21,8 @@ use store::{
 };
 use time::OffsetDateTime;
 
+pub mod sessions;
+
 macro_rules! suite {
     ($make:expr) => {
         crate::conformance::suite!(@tests $make;
