@@ -68,6 +68,15 @@ struct Args {
     /// Failed logins per 15 minutes at one account, from any addresses.
     #[arg(long, env = vars::FAILED_LOGINS_PER_ACCOUNT, default_value_t = api::Limits::default().failed_logins_per_account)]
     failed_logins_per_account: u32,
+    /// A login session's absolute lifetime in seconds.
+    #[arg(long, env = vars::SESSION_LIFETIME_SECONDS, default_value_t = api::SessionSettings::default().lifetime_seconds)]
+    session_lifetime_seconds: u32,
+    /// Seconds without a refresh after which a session ends.
+    #[arg(long, env = vars::SESSION_IDLE_SECONDS, default_value_t = api::SessionSettings::default().idle_seconds)]
+    session_idle_seconds: u32,
+    /// Seconds in which a just-rotated refresh token still gets its child (concurrent refreshes).
+    #[arg(long, env = vars::REFRESH_GRACE_SECONDS, default_value_t = api::SessionSettings::default().grace_seconds)]
+    refresh_grace_seconds: u32,
     /// Folder with the web pages.
     #[arg(long, env = "MEM0_STATIC_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/static"))]
     static_dir: PathBuf,
@@ -116,7 +125,13 @@ async fn serve(args: Args) -> Result<(), StartError> {
         failed_logins_per_address: args.failed_logins_per_address,
         failed_logins_per_account: args.failed_logins_per_account,
     };
-    let app = Arc::new(api::App::new(store, tokens, limits));
+    let sessions = api::SessionSettings {
+        lifetime_seconds: args.session_lifetime_seconds,
+        idle_seconds: args.session_idle_seconds,
+        grace_seconds: args.refresh_grace_seconds,
+    }
+    .checked()?;
+    let app = Arc::new(api::App::new(store, tokens, limits).with_sessions(sessions));
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await

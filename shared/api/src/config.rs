@@ -21,7 +21,53 @@ pub mod vars {
         "MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS";
     pub const FAILED_LOGINS_PER_ADDRESS: &str = "MEM0_FAILED_LOGINS_PER_ADDRESS";
     pub const FAILED_LOGINS_PER_ACCOUNT: &str = "MEM0_FAILED_LOGINS_PER_ACCOUNT";
+    /// A login session's absolute lifetime in seconds, refreshed or not.
+    pub const SESSION_LIFETIME_SECONDS: &str = "MEM0_SESSION_LIFETIME_SECONDS";
+    /// Seconds without a refresh after which a session ends.
+    pub const SESSION_IDLE_SECONDS: &str = "MEM0_SESSION_IDLE_SECONDS";
+    /// Seconds during which a just-rotated refresh token still gets its child.
+    pub const REFRESH_GRACE_SECONDS: &str = "MEM0_REFRESH_GRACE_SECONDS";
 }
+
+/// Login sessions' lifetimes (see `crate::sessions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// Absolute lifetime: a session ends this long after its login.
+    pub lifetime_seconds: u32,
+    /// Idle lifetime: a session ends this long after its last refresh.
+    pub idle_seconds: u32,
+    /// How long after a refresh the refresh token it replaced may be presented again
+    /// (two tabs, a retried request) and gets the same child instead of ending the
+    /// session.
+    pub grace_seconds: u32,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            lifetime_seconds: 30 * 24 * 60 * 60,
+            idle_seconds: 7 * 24 * 60 * 60,
+            grace_seconds: 10,
+        }
+    }
+}
+
+impl SessionSettings {
+    /// Refuses lifetimes of zero (every session would be born dead) and a grace window
+    /// of more than a minute (a stolen, already used token would stay good that long).
+    pub fn checked(self) -> Result<Self, ConfigError> {
+        if self.lifetime_seconds == 0 || self.idle_seconds == 0 {
+            return Err(ConfigError::BadSessionLifetime);
+        }
+        if self.grace_seconds > MAX_GRACE_SECONDS {
+            return Err(ConfigError::BadGrace);
+        }
+        Ok(self)
+    }
+}
+
+/// The longest grace window the configuration accepts.
+const MAX_GRACE_SECONDS: u32 = 60;
 
 /// Abuse limits, per fixed window (see `throttle` for why these three login budgets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +103,12 @@ pub enum ConfigError {
     TwoSecrets,
     #[error("token settings: {0}")]
     Token(#[from] claims::ConfigError),
+    #[error(
+        "session lifetimes (MEM0_SESSION_LIFETIME_SECONDS, MEM0_SESSION_IDLE_SECONDS) must be at least one second"
+    )]
+    BadSessionLifetime,
+    #[error("MEM0_REFRESH_GRACE_SECONDS must be at most 60")]
+    BadGrace,
 }
 
 /// Where the token signing secret comes from.
@@ -75,6 +127,7 @@ pub struct Config {
     pub table: String,
     pub dynamodb_endpoint: Option<String>,
     pub limits: Limits,
+    pub sessions: SessionSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -84,6 +137,7 @@ impl std::fmt::Debug for Config {
             .field("table", &self.table)
             .field("dynamodb_endpoint", &self.dynamodb_endpoint)
             .field("limits", &self.limits)
+            .field("sessions", &self.sessions)
             .finish_non_exhaustive()
     }
 }
@@ -98,7 +152,9 @@ impl Config {
     /// directly must be >= 32 bytes), `MEM0_TABLE` (required), `DYNAMODB_ENDPOINT`,
     /// `MEM0_TOKEN_TTL_SECONDS`, `MEM0_SIGNUPS_PER_HOUR` and the login budgets
     /// `MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS`, `MEM0_FAILED_LOGINS_PER_ADDRESS`,
-    /// `MEM0_FAILED_LOGINS_PER_ACCOUNT` through `lookup`.
+    /// `MEM0_FAILED_LOGINS_PER_ACCOUNT`, and the session lifetimes
+    /// `MEM0_SESSION_LIFETIME_SECONDS`, `MEM0_SESSION_IDLE_SECONDS`,
+    /// `MEM0_REFRESH_GRACE_SECONDS` through `lookup`.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
@@ -109,6 +165,7 @@ impl Config {
             })
         };
         let defaults = Limits::default();
+        let session_defaults = SessionSettings::default();
         let limit = |name, default: u32| -> Result<u32, ConfigError> {
             u32::try_from(number(name, u64::from(default))?)
                 .map_err(|_| ConfigError::NotANumber(name))
@@ -148,6 +205,15 @@ impl Config {
                     defaults.failed_logins_per_account,
                 )?,
             },
+            sessions: SessionSettings {
+                lifetime_seconds: limit(
+                    vars::SESSION_LIFETIME_SECONDS,
+                    session_defaults.lifetime_seconds,
+                )?,
+                idle_seconds: limit(vars::SESSION_IDLE_SECONDS, session_defaults.idle_seconds)?,
+                grace_seconds: limit(vars::REFRESH_GRACE_SECONDS, session_defaults.grace_seconds)?,
+            }
+            .checked()?,
         };
         // Fail at start-up, not on the first login. A fetched secret is checked the
         // same way once it has been fetched.
@@ -238,6 +304,38 @@ mod tests {
             error.to_string(),
             "MEM0_SIGNUPS_PER_HOUR must be a whole number"
         );
+    }
+
+    #[test]
+    fn session_lifetimes_have_defaults_and_come_from_the_environment() {
+        let plain = config(&[("MEM0_JWT_SECRET", KEY), ("MEM0_TABLE", "mem0")]).unwrap();
+        assert_eq!(
+            plain.sessions,
+            SessionSettings {
+                lifetime_seconds: 30 * 24 * 3600,
+                idle_seconds: 7 * 24 * 3600,
+                grace_seconds: 10,
+            }
+        );
+        let short = config(&[
+            ("MEM0_JWT_SECRET", KEY),
+            ("MEM0_TABLE", "mem0"),
+            ("MEM0_SESSION_LIFETIME_SECONDS", "8"),
+            ("MEM0_SESSION_IDLE_SECONDS", "4"),
+            ("MEM0_REFRESH_GRACE_SECONDS", "0"),
+        ])
+        .unwrap();
+        assert_eq!(short.sessions.lifetime_seconds, 8);
+        assert_eq!(short.sessions.idle_seconds, 4);
+        assert_eq!(short.sessions.grace_seconds, 0);
+        assert!(matches!(
+            config_error(&[("MEM0_SESSION_IDLE_SECONDS", "0")]),
+            ConfigError::BadSessionLifetime
+        ));
+        assert!(matches!(
+            config_error(&[("MEM0_REFRESH_GRACE_SECONDS", "3600")]),
+            ConfigError::BadGrace
+        ));
     }
 
     fn config_error(extra: &[(&str, &str)]) -> ConfigError {

@@ -4,10 +4,9 @@
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use bytes::Bytes;
-use claims::Claims;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
-use store::Viewer;
+use store::{SessionId, User, UserId, Viewer};
 
 use crate::error::{ApiError, ApiResult};
 use crate::{SharedApp, summary};
@@ -53,7 +52,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
-fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("The request needs a JSON body."));
     }
@@ -99,16 +98,37 @@ pub fn query_param(parts: &Parts, key: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-/// A request whose bearer token verified and was not revoked; anything else is 401.
-pub struct Authenticated(pub Claims);
+/// A request whose bearer token verified and whose session is live; anything else is
+/// 401. The check is one store read (`Store::caller`) that also brings the account as
+/// it is now, so the caller's organization and role come from the store, not from a
+/// token that may be hours old.
+///
+/// A token without a `sid` (issued before sessions existed, so at most one token
+/// lifetime old) is refused: its holder logs in once more, and no second check (the
+/// old revocation list) has to stay around for it.
+pub struct Authenticated {
+    session_id: SessionId,
+    user: User,
+}
 
 impl Authenticated {
-    /// Who the token speaks for, as the store's access rules see them.
+    /// Who the caller is, as the store's access rules see them: the stored account's
+    /// organization, not the token's.
     pub fn viewer(&self) -> Viewer {
         Viewer {
-            user_id: store::UserId(self.0.user_id),
-            organization_id: self.0.organization_id.map(store::OrganizationId),
+            user_id: self.user.id,
+            organization_id: self.user.organization_id,
         }
+    }
+
+    /// The caller's account, read with the session.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// The session the token was born of.
+    pub fn session_id(&self) -> &SessionId {
+        &self.session_id
     }
 }
 
@@ -121,12 +141,32 @@ impl FromRequestParts<SharedApp> for Authenticated {
             tracing::info!(%error, "token refused");
             ApiError::Unauthorized
         })?;
-        if app.store.is_token_revoked(&claims.jti).await? {
-            tracing::info!(user_id = claims.user_id, "revoked token refused");
+        let Some(session_id) = claims.sid.as_deref().and_then(SessionId::parse) else {
+            tracing::info!(user_id = claims.user_id, "token without a session refused");
             return Err(ApiError::Unauthorized);
+        };
+        let caller = app
+            .store
+            .caller(UserId(claims.user_id), &session_id)
+            .await?;
+        let Some(user) = caller.user else {
+            // A token outliving its account (deleted since) is no longer any good.
+            tracing::info!(
+                user_id = claims.user_id,
+                "token of a missing account refused"
+            );
+            return Err(ApiError::Unauthorized);
+        };
+        summary::identify(user.id);
+        let now = app.now().unix_timestamp();
+        if !caller.session.is_some_and(|session| session.is_live(now)) {
+            tracing::info!(
+                user_id = claims.user_id,
+                "token of an ended session refused"
+            );
+            return Err(ApiError::SessionEnded);
         }
-        summary::identify(store::UserId(claims.user_id));
-        Ok(Self(claims))
+        Ok(Self { session_id, user })
     }
 }
 

@@ -11,16 +11,17 @@ pub mod openapi;
 mod password;
 mod reply;
 pub mod routes;
+mod sessions;
 mod summary;
 mod throttle;
 
 use std::sync::Arc;
 
 use claims::{Subject, TokenKeys};
-use store::{Store, User};
+use store::{Session, Store, User};
 use time::OffsetDateTime;
 
-pub use config::{Config, Limits, SigningSecret};
+pub use config::{Config, Limits, SessionSettings, SigningSecret};
 pub use error::{ApiError, ApiResult};
 pub use extract::{ClientAddr, MAX_BODY_BYTES};
 pub use routes::router;
@@ -32,6 +33,7 @@ pub struct App {
     store: Arc<dyn Store>,
     tokens: TokenKeys,
     limits: Limits,
+    sessions: SessionSettings,
 }
 
 /// The router's state.
@@ -43,20 +45,28 @@ impl App {
             store,
             tokens,
             limits,
+            sessions: SessionSettings::default(),
         }
+    }
+
+    /// The same app with these session lifetimes instead of the defaults.
+    pub fn with_sessions(self, sessions: SessionSettings) -> Self {
+        Self { sessions, ..self }
     }
 
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
     }
 
-    fn issue_token(&self, user: &User) -> ApiResult<String> {
+    /// An access token for `user` in `session`.
+    fn issue_token(&self, user: &User, session: &Session) -> ApiResult<String> {
         let subject = Subject {
             user_id: user.id.0,
             email: user.email.to_string(),
             account_type: user.account_type.as_str().to_owned(),
             role: user.role.as_str().to_owned(),
             organization_id: user.organization_id.map(|id| id.0),
+            sid: Some(session.id.to_string()),
         };
         self.tokens
             .issue(subject)

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::{SharedApp, auth, contexts, summary};
+use crate::{SharedApp, auth, contexts, sessions, summary};
 
 /// A function's routes with their documentation, before they get their state.
 pub type Routes = OpenApiRouter<SharedApp>;
@@ -31,12 +31,17 @@ pub fn signup() -> Routes {
         .routes(routes!(auth::signup_organization))
 }
 
-/// The `login` function: `POST /auth/login`, `GET /auth/me`, `POST /auth/logout`.
+/// The `login` function: `POST /auth/login`, `GET /auth/me`, and the sessions:
+/// `POST /auth/refresh`, `POST /auth/logout`, `GET /auth/sessions`,
+/// `DELETE /auth/sessions/{session_id}`.
 pub fn login() -> Routes {
     OpenApiRouter::new()
         .routes(routes!(auth::login))
         .routes(routes!(auth::me))
-        .routes(routes!(auth::logout))
+        .routes(routes!(sessions::refresh))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::end))
 }
 
 /// The `contexts` function: `/contexts/**`.

@@ -75,8 +75,7 @@ impl RefreshKey {
         let user_id = parts.next()?.parse().ok()?;
         let session_id = parts.next()?;
         let counter = parts.next()?.parse().ok()?;
-        if parts.next().is_some() || session_id.is_empty() || session_id.len() > MAX_SESSION_ID
-        {
+        if parts.next().is_some() || session_id.is_empty() || session_id.len() > MAX_SESSION_ID {
             return None;
         }
         Some(RefreshToken {

@@ -49,7 +49,7 @@ async fn start() -> Result<App, lambda_http::Error> {
         // A local DynamoDB-compatible server (cargo lambda watch); deployed tables come from infra/.
         store.ensure_table().await?;
     }
-    Ok(App::new(Arc::new(store), tokens, config.limits))
+    Ok(App::new(Arc::new(store), tokens, config.limits).with_sessions(config.sessions))
 }
 
 /// Serves `router` until the Lambda runtime shuts the process down.

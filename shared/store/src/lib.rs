@@ -176,8 +176,11 @@ pub trait Store: Send + Sync + 'static {
     // --- sessions (see `session`) ---
 
     /// Stores a new session, live from `now`.
-    async fn create_session(&self, session: NewSession, now: OffsetDateTime)
-    -> StoreResult<Session>;
+    async fn create_session(
+        &self,
+        session: NewSession,
+        now: OffsetDateTime,
+    ) -> StoreResult<Session>;
 
     /// The user's account and their session `id`, in one read: the check every
     /// authenticated request makes. Strongly consistent, so a session ended on another
@@ -214,8 +217,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
 
     /// The user's sessions live at `now`, newest first.
-    async fn list_sessions(&self, user_id: UserId, now: OffsetDateTime)
-    -> StoreResult<Vec<Session>>;
+    async fn list_sessions(
+        &self,
+        user_id: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Session>>;
 }
 
 /// How much of a context a search reads.

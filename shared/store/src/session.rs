@@ -62,7 +62,11 @@ impl ClientDescription {
     /// control characters; blank values are none.
     pub fn new(user_agent: Option<&str>, address: Option<&str>) -> Self {
         let clean = |raw: &str, chars: usize| {
-            let kept: String = raw.chars().filter(|c| !c.is_control()).take(chars).collect();
+            let kept: String = raw
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(chars)
+                .collect();
             let kept = kept.trim().to_owned();
             (!kept.is_empty()).then_some(kept)
         };

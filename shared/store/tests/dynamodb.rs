@@ -619,8 +619,7 @@ async fn the_session_check_is_one_request_and_a_refresh_one_more() {
     assert_eq!(check.requests, 1, "{check:?}");
     assert_eq!(check.write_units, 0.0);
     assert_eq!(check.read_units, 2.0, "{check:?}");
-    let (rotated, refresh) =
-        store::usage::measure(store.rotate_session(&session, 0, now)).await;
+    let (rotated, refresh) = store::usage::measure(store.rotate_session(&session, 0, now)).await;
     assert!(rotated.expect("rotate").is_some());
     assert_eq!(refresh.requests, 1, "{refresh:?}");
     // DynamoDB charges 1 unit for an item under 1 KB (this one, with the longest user

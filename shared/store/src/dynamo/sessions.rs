@@ -21,9 +21,7 @@ use futures::stream::{self, StreamExt};
 use time::OffsetDateTime;
 
 use super::DynamoStore;
-use super::calls::{
-    RETRIES, TOTAL, backoff, charged_reads_per_table, charged_writes, unavailable,
-};
+use super::calls::{RETRIES, TOTAL, backoff, charged_reads_per_table, charged_writes, unavailable};
 use super::item::{Item, Read, key, n, s, user_from, user_key};
 use super::schema::{TABLE_KEY, TTL_ATTRIBUTE, partition};
 use crate::session::MAX_LISTED_SESSIONS;
@@ -134,11 +132,7 @@ impl DynamoStore {
 
     /// One strongly consistent `BatchGetItem` of the profile and the session. Keys it
     /// leaves unprocessed (throttling) are asked for again, a bounded number of times.
-    pub(super) async fn read_caller(
-        &self,
-        user_id: UserId,
-        id: &SessionId,
-    ) -> StoreResult<Caller> {
+    pub(super) async fn read_caller(&self, user_id: UserId, id: &SessionId) -> StoreResult<Caller> {
         let mut keys = KeysAndAttributes::builder()
             .keys(user_key(user_id))
             .keys(session_key(user_id, id))
@@ -274,7 +268,11 @@ impl DynamoStore {
             .expression_attribute_values(":pk", s(session_partition(user_id)))
             .scan_index_forward(false)
             .consistent_read(true);
-        self.query_all(query).await?.iter().map(session_from).collect()
+        self.query_all(query)
+            .await?
+            .iter()
+            .map(session_from)
+            .collect()
     }
 
     pub(super) async fn end_all(
@@ -333,7 +331,10 @@ mod tests {
             start,
         );
         let rotated = session.rotated(1_700_000_010);
-        assert_eq!(session_from(&session_item(&session)).expect("read"), session);
+        assert_eq!(
+            session_from(&session_item(&session)).expect("read"),
+            session
+        );
         let mut item = session_item(&rotated);
         item.insert("rotated_at".to_owned(), n(1_700_000_010));
         assert_eq!(session_from(&item).expect("read"), rotated);

@@ -6,9 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::rows::{USER_COLUMNS, credentials_from_row};
 use crate::session::MAX_LISTED_SESSIONS;
-use crate::{
-    Caller, ClientDescription, Session, SessionId, StoreError, StoreResult, UserId,
-};
+use crate::{Caller, ClientDescription, Session, SessionId, StoreError, StoreResult, UserId};
 
 /// Ended or expired sessions are kept this long (for nothing but a tidy table), then
 /// deleted when their user next logs in.
@@ -62,7 +60,10 @@ pub(super) fn create(transaction: &Transaction<'_>, session: &Session) -> StoreR
         .execute(
             "DELETE FROM sessions WHERE user_id = ?1
              AND (min(expires_at, idle_expires_at) < ?2 OR ended_at < ?2)",
-            params![user_id, session.created_at.saturating_sub(KEEP_DEAD_SECONDS)],
+            params![
+                user_id,
+                session.created_at.saturating_sub(KEEP_DEAD_SECONDS)
+            ],
         )
         .map_err(StoreError::unavailable)?;
     transaction
@@ -207,9 +208,7 @@ pub(super) fn list(
         ))
         .and_then(|mut statement| {
             statement
-                .query_map(params![user_id, now], |row| {
-                    session_from_row(row, 0)
-                })?
+                .query_map(params![user_id, now], |row| session_from_row(row, 0))?
                 .filter_map(Result::transpose)
                 .collect::<rusqlite::Result<Vec<_>>>()
         })

@@ -76,9 +76,7 @@ pub async fn a_new_session_is_read_with_its_user_in_one_call(store: Arc<dyn Stor
     assert_eq!(session.client.address.as_deref(), Some("192.0.2.10"));
 }
 
-pub async fn another_users_or_an_unknown_session_is_absent_from_the_caller(
-    store: Arc<dyn Store>,
-) {
+pub async fn another_users_or_an_unknown_session_is_absent_from_the_caller(store: Arc<dyn Store>) {
     let owner = signup(&*store, "owner").await;
     let other = signup(&*store, "other").await;
     let session = start(&*store, &owner).await;
@@ -111,7 +109,10 @@ pub async fn a_rotation_moves_the_counter_once_and_a_stale_generation_is_refused
     assert!(rotated.rotated_at.is_some());
     assert_eq!(read(&*store, &session).await, rotated);
     assert_eq!(
-        store.rotate_session(&session, 0, now()).await.expect("rotate"),
+        store
+            .rotate_session(&session, 0, now())
+            .await
+            .expect("rotate"),
         None,
         "generation 0 is gone"
     );
@@ -146,22 +147,36 @@ pub async fn concurrent_rotations_of_one_generation_step_the_counter_exactly_onc
 pub async fn an_ended_session_stays_ended_and_cannot_rotate(store: Arc<dyn Store>) {
     let user = signup(&*store, "ended").await;
     let session = start(&*store, &user).await;
-    assert!(store.end_session(user.id, &session.id, now()).await.expect("end"));
     assert!(
-        !store.end_session(user.id, &session.id, now()).await.expect("end"),
+        store
+            .end_session(user.id, &session.id, now())
+            .await
+            .expect("end")
+    );
+    assert!(
+        !store
+            .end_session(user.id, &session.id, now())
+            .await
+            .expect("end"),
         "ending twice finds nothing live"
     );
     let ended = read(&*store, &session).await;
     assert!(ended.ended_at.is_some());
     assert!(!ended.is_live(now().unix_timestamp()));
     assert_eq!(
-        store.rotate_session(&session, 0, now()).await.expect("rotate"),
+        store
+            .rotate_session(&session, 0, now())
+            .await
+            .expect("rotate"),
         None
     );
     let stranger = signup(&*store, "stranger").await;
     let theirs = start(&*store, &stranger).await;
     assert!(
-        !store.end_session(user.id, &theirs.id, now()).await.expect("end"),
+        !store
+            .end_session(user.id, &theirs.id, now())
+            .await
+            .expect("end"),
         "nobody ends another user's session"
     );
     assert!(read(&*store, &theirs).await.is_live(now().unix_timestamp()));
@@ -183,10 +198,18 @@ pub async fn an_expired_session_cannot_rotate_or_be_ended(store: Arc<dyn Store>)
     for session in [&expired, &idle] {
         assert!(!read(&*store, session).await.is_live(now().unix_timestamp()));
         assert_eq!(
-            store.rotate_session(session, 0, now()).await.expect("rotate"),
+            store
+                .rotate_session(session, 0, now())
+                .await
+                .expect("rotate"),
             None
         );
-        assert!(!store.end_session(user.id, &session.id, now()).await.expect("end"));
+        assert!(
+            !store
+                .end_session(user.id, &session.id, now())
+                .await
+                .expect("end")
+        );
     }
 }
 
@@ -208,9 +231,22 @@ pub async fn ending_all_sessions_spares_the_excepted_one_and_other_users(store: 
         assert_eq!(read(&*store, session).await.is_live(at), session.id == kept);
     }
     assert!(read(&*store, &theirs).await.is_live(at));
-    store.end_sessions(user.id, None, now()).await.expect("end all");
-    assert!(!read(&*store, &mine[2]).await.is_live(now().unix_timestamp()));
-    assert!(store.list_sessions(user.id, now()).await.expect("list").is_empty());
+    store
+        .end_sessions(user.id, None, now())
+        .await
+        .expect("end all");
+    assert!(
+        !read(&*store, &mine[2])
+            .await
+            .is_live(now().unix_timestamp())
+    );
+    assert!(
+        store
+            .list_sessions(user.id, now())
+            .await
+            .expect("list")
+            .is_empty()
+    );
 }
 
 pub async fn live_sessions_are_listed_newest_first(store: Arc<dyn Store>) {
@@ -229,7 +265,12 @@ pub async fn live_sessions_are_listed_newest_first(store: Arc<dyn Store>) {
         .create_session(expired, now() - Duration::hours(1))
         .await
         .expect("create");
-    assert!(store.end_session(user.id, &started[0].id, now()).await.expect("end"));
+    assert!(
+        store
+            .end_session(user.id, &started[0].id, now())
+            .await
+            .expect("end")
+    );
     let listed: Vec<SessionId> = store
         .list_sessions(user.id, now())
         .await
