@@ -24,22 +24,18 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let keys = || claims::TokenKeys::new(&SECRET.to_owned().into(), Default::default());
-        let store = EmbeddedStore::in_memory().expect("store");
+        let store: Arc<dyn store::Store> =
+            Arc::new(EmbeddedStore::in_memory().expect("store"));
         let limits = Limits {
             signups_per_client_per_hour: u32::MAX,
             failed_logins_per_account_and_address: u32::MAX,
             failed_logins_per_address: u32::MAX,
             failed_logins_per_account: u32::MAX,
         };
-        let app = Arc::new(App::new(Arc::new(store), keys().expect("keys"), limits));
-        let subject = claims::Subject {
-            user_id: 1,
-            email: "prop@example.com".into(),
-            account_type: "individual".into(),
-            role: "user".into(),
-            organization_id: None,
-        };
-        let token = keys().expect("keys").issue(subject).expect("token").0;
+        let keys = keys().expect("keys");
+        let (_, token) =
+            runtime.block_on(support::logged_in(&*store, &keys, "prop@example.com"));
+        let app = Arc::new(App::new(store, keys, limits));
         // One context exists, so paths under it reach the deeper handlers.
         let create = http::Request::builder()
             .method("POST")
@@ -82,6 +78,9 @@ fn path() -> impl Strategy<Value = String> {
             "/auth/login",
             "/auth/me",
             "/auth/logout",
+            "/auth/refresh",
+            "/auth/sessions",
+            "/auth/sessions/{}",
             "/contexts",
             "/contexts/{}",
             "/contexts/{}/memories",

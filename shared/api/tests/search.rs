@@ -16,29 +16,35 @@ const SECRET: &str = "search-test-secret-search-test-secret-0123";
 
 struct Fixture {
     app: Arc<App>,
+    store: Arc<dyn store::Store>,
+    /// The access token of each user made so far, by user id.
+    tokens: tokio::sync::Mutex<Vec<String>>,
 }
 
 fn keys() -> claims::TokenKeys {
     claims::TokenKeys::new(&SECRET.to_owned().into(), Default::default()).expect("keys")
 }
 
-fn token(user_id: u64) -> String {
-    let subject = claims::Subject {
-        user_id,
-        email: format!("user{user_id}@example.com"),
-        account_type: "individual".into(),
-        role: "user".into(),
-        organization_id: None,
-    };
-    keys().issue(subject).expect("token").0
-}
-
 impl Fixture {
     fn new() -> Self {
-        let store = EmbeddedStore::in_memory().expect("store");
+        let store: Arc<dyn store::Store> = Arc::new(EmbeddedStore::in_memory().expect("store"));
         Self {
-            app: Arc::new(App::new(Arc::new(store), keys(), Limits::default())),
+            app: Arc::new(App::new(Arc::clone(&store), keys(), Limits::default())),
+            store,
+            tokens: tokio::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// A logged-in token of user `user_id`, making users 1, 2, ... up to it as needed.
+    async fn token(&self, user_id: u64) -> String {
+        let mut tokens = self.tokens.lock().await;
+        while (tokens.len() as u64) < user_id {
+            let email = format!("user{}@example.com", tokens.len() + 1);
+            let (user, token) = support::logged_in(&*self.store, &keys(), &email).await;
+            assert_eq!(user.id.0, tokens.len() as u64 + 1, "ids count from 1");
+            tokens.push(token);
+        }
+        tokens[usize::try_from(user_id).expect("small") - 1].clone()
     }
 
     async fn call(&self, method: &str, uri: &str, user: u64, body: Option<Value>) -> (u16, Value) {
@@ -46,7 +52,7 @@ impl Fixture {
         let request = http::Request::builder()
             .method(method)
             .uri(uri)
-            .header("authorization", format!("Bearer {}", token(user)))
+            .header("authorization", format!("Bearer {}", self.token(user).await))
             .body(body)
             .expect("request");
         let response = support::handle(&self.app, api::routes::all, request).await;

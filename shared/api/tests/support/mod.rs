@@ -26,3 +26,41 @@ pub async fn handle(
         .expect("the body is in memory");
     http::Response::from_parts(parts, body)
 }
+
+/// A new account with a live session in `store`, and an access token of that session
+/// signed with `keys`: what a login would hand out.
+#[allow(dead_code)]
+pub async fn logged_in(
+    store: &dyn store::Store,
+    keys: &claims::TokenKeys,
+    email: &str,
+) -> (store::User, String) {
+    let new = store::NewUser {
+        email: store::Email::parse(email).expect("valid email"),
+        name: store::DisplayName::parse("Test", "name").expect("valid name"),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+    };
+    let (user, _) = store.create_user(new, None).await.expect("create user");
+    let session = store
+        .create_session(
+            store::NewSession {
+                user_id: user.id,
+                client: store::ClientDescription::default(),
+                lifetime_seconds: 3600,
+                idle_seconds: 3600,
+            },
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .expect("create session");
+    let subject = claims::Subject {
+        user_id: user.id.0,
+        email: email.to_owned(),
+        account_type: "individual".into(),
+        role: "user".into(),
+        organization_id: None,
+        sid: Some(session.id.to_string()),
+    };
+    let token = keys.issue(subject).expect("signed").0;
+    (user, token)
+}
