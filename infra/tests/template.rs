@@ -558,11 +558,11 @@ fn a_template_route_missing_misdirected_or_unknown_to_the_code_is_caught() {
     let original = std::fs::read_to_string(infra::template_path()).unwrap();
     let logout = "        Logout:\n          Type: HttpApi\n          Properties:\n            \
                   ApiId: !Ref Api\n            Path: /auth/logout\n            Method: ANY\n";
-    let refresh = format!(
+    let renew = format!(
         "{}{logout}",
         logout
-            .replace("Logout", "Refresh")
-            .replace("/auth/logout", "/auth/refresh")
+            .replace("Logout", "Renew")
+            .replace("/auth/logout", "/auth/renew")
     );
     let routers = Routers::new(&API_FUNCTIONS);
     let watch = watch_router();
@@ -571,7 +571,7 @@ fn a_template_route_missing_misdirected_or_unknown_to_the_code_is_caught() {
         // A route the code added beyond the contract, left out of the template.
         (logout, String::new()),
         // A route the template has and no router declares.
-        (logout, refresh),
+        (logout, renew),
         (
             "Path: /contexts/{name}/memories/{id}",
             "Path: /contexts/{name}/memory/{id}".into(),
@@ -639,7 +639,7 @@ fn a_router_that_lacks_a_route_or_takes_another_functions_is_caught() {
         assert!(!contract_drift(&template, &watch, &routers, &contract).is_empty());
     }
     // A route the contract names and no router declares.
-    let unserved = routes_in_contract("`POST /auth/refresh`");
+    let unserved = routes_in_contract("`POST /auth/renew`");
     assert!(
         !contract_drift(&template, &watch, &Routers::new(&API_FUNCTIONS), &unserved).is_empty()
     );
@@ -843,32 +843,41 @@ fn access<'a>(grants: impl IntoIterator<Item = (Target, &'a str, Vec<&'a str>)>)
 /// checks a transaction as the PutItem / UpdateItem / DeleteItem of each of its items.
 fn expected_access(binary: &str) -> Access {
     use Target::{Index, Table};
-    use partition::{EMAIL, MEMORIES, ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE, USER};
+    use partition::{EMAIL, MEMORIES, ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE, SESSION, USER};
     access(match binary {
         // create_user: the email check (GetItem), next_id (UpdateItem), the
         // transaction's puts (PutItem); reserve and refund of the signups per address
-        // (UpdateItem).
+        // (UpdateItem); the session it starts (PutItem).
         "signup" => vec![
             (Table, "dynamodb:GetItem", vec![EMAIL]),
-            (Table, "dynamodb:PutItem", vec![EMAIL, USER, ORGANIZATION]),
+            (
+                Table,
+                "dynamodb:PutItem",
+                vec![EMAIL, USER, ORGANIZATION, SESSION],
+            ),
             (Table, "dynamodb:UpdateItem", vec![RATE, SEQUENCE]),
         ],
         // credentials (email, then profile), user, is_token_revoked (GetItem);
-        // reserve and refund (UpdateItem), reset (DeleteItem), revoke_token (PutItem).
+        // reserve and refund (UpdateItem), reset (DeleteItem), revoke_token (PutItem);
+        // caller (BatchGetItem), create_session (PutItem), rotate_session and
+        // end_session (UpdateItem), end_sessions and list_sessions (Query).
         "login" => vec![
             (Table, "dynamodb:GetItem", vec![EMAIL, USER, REVOKED]),
-            (Table, "dynamodb:UpdateItem", vec![RATE]),
+            (Table, "dynamodb:BatchGetItem", vec![USER, SESSION]),
+            (Table, "dynamodb:UpdateItem", vec![RATE, SESSION]),
             (Table, "dynamodb:DeleteItem", vec![RATE]),
-            (Table, "dynamodb:PutItem", vec![REVOKED]),
+            (Table, "dynamodb:PutItem", vec![REVOKED, SESSION]),
+            (Table, "dynamodb:Query", vec![SESSION]),
         ],
         // is_token_revoked, find_context (GetItem); create_context, put_memory's put and
         // delete_context's deletion record (PutItem); delete_context's swap of the
         // context item, the record's removal and delete_memory (DeleteItem); the
         // memory_count of both transactions (UpdateItem); list_contexts, list_memories
         // and the purge's listing (Query); the purge (BatchWriteItem); shared contexts
-        // (Query on the index).
+        // (Query on the index); caller, the session check (BatchGetItem).
         "contexts" => vec![
             (Table, "dynamodb:GetItem", vec![REVOKED, OWNER]),
+            (Table, "dynamodb:BatchGetItem", vec![USER, SESSION]),
             (Table, "dynamodb:PutItem", vec![OWNER, MEMORIES]),
             (Table, "dynamodb:DeleteItem", vec![OWNER, MEMORIES]),
             (Table, "dynamodb:UpdateItem", vec![OWNER]),
@@ -1174,8 +1183,10 @@ fn a_prefix_renamed_in_the_store_but_not_in_the_template_is_caught() {
     assert!(!access_drift(&template(), &published, &renamed).is_empty());
 }
 
+/// The contexts function reads profiles (the caller's organization and role, with the
+/// session check) but never the password hashes under `EMAIL#`, and writes neither.
 #[test]
-fn only_signup_writes_password_hashes_and_profiles_and_contexts_cannot_even_read_them() {
+fn only_signup_writes_password_hashes_and_profiles_and_contexts_cannot_even_read_hashes() {
     const WRITES: [&str; 5] = [
         "dynamodb:BatchWriteItem",
         "dynamodb:DeleteItem",
@@ -1189,16 +1200,22 @@ fn only_signup_writes_password_hashes_and_profiles_and_contexts_cannot_even_read
         assert!(problems.is_empty(), "{problems:?}");
         for (target, actions) in &access {
             for (action, prefixes) in actions {
-                for account in [partition::EMAIL, partition::USER] {
-                    let reaches = prefixes.contains(account);
-                    if binary == "contexts" {
-                        assert!(
-                            !reaches,
-                            "contexts may {action} {account} on the {target:?}"
-                        );
+                if binary == "contexts" {
+                    assert!(
+                        !prefixes.contains(partition::EMAIL),
+                        "contexts may {action} {} on the {target:?}",
+                        partition::EMAIL
+                    );
+                    if prefixes.contains(partition::USER) {
+                        assert_eq!(action, "dynamodb:BatchGetItem", "contexts and profiles");
                     }
+                }
+                for account in [partition::EMAIL, partition::USER] {
                     if binary != "signup" && WRITES.contains(&action.as_str()) {
-                        assert!(!reaches, "{binary} may {action} {account}");
+                        assert!(
+                            !prefixes.contains(account),
+                            "{binary} may {action} {account}"
+                        );
                     }
                 }
             }
@@ -1283,14 +1300,26 @@ fn string_like_matches_as_iam_does() {
 }
 
 #[test]
-fn the_contexts_role_can_neither_overwrite_nor_read_a_password_hash_or_profile() {
+fn the_contexts_role_can_neither_overwrite_nor_read_a_password_hash_and_only_reads_profiles_with_sessions()
+ {
     let template = template();
     let hash = format!("{}victim@example.com", partition::EMAIL);
     let profile = format!("{}1", partition::USER);
+    let session = format!("{}1", partition::SESSION);
     let own = format!("{}7", partition::OWNER);
     let memories = format!("{}01J0000000000000000000000", partition::MEMORIES);
+    // The session check: the caller's profile and session in one BatchGetItem.
+    assert!(allows(
+        &template,
+        "contexts",
+        "dynamodb:BatchGetItem",
+        &[&profile, &session]
+    ));
     for action in KEYED_ACTIONS {
         for target in [&hash, &profile] {
+            if target == &profile && action == "dynamodb:BatchGetItem" {
+                continue;
+            }
             assert!(
                 !allows(&template, "contexts", action, &[target]),
                 "contexts may {action} {target}"

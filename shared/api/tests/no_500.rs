@@ -24,8 +24,7 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let keys = || claims::TokenKeys::new(&SECRET.to_owned().into(), Default::default());
-        let store: Arc<dyn store::Store> =
-            Arc::new(EmbeddedStore::in_memory().expect("store"));
+        let store: Arc<dyn store::Store> = Arc::new(EmbeddedStore::in_memory().expect("store"));
         let limits = Limits {
             signups_per_client_per_hour: u32::MAX,
             failed_logins_per_account_and_address: u32::MAX,
@@ -33,8 +32,7 @@ fn fixture() -> &'static Fixture {
             failed_logins_per_account: u32::MAX,
         };
         let keys = keys().expect("keys");
-        let (_, token) =
-            runtime.block_on(support::logged_in(&*store, &keys, "prop@example.com"));
+        let (_, token) = runtime.block_on(support::logged_in(&*store, &keys, "prop@example.com"));
         let app = Arc::new(App::new(store, keys, limits));
         // One context exists, so paths under it reach the deeper handlers.
         let create = http::Request::builder()

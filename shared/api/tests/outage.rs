@@ -159,7 +159,11 @@ async fn every_route_answers_503_without_the_cause_when_the_store_is_down() {
         ),
         ("GET", "/auth/me", ""),
         ("POST", "/auth/logout", ""),
-        ("POST", "/auth/refresh", r#"{"refresh_token":"1.01ARZ3NDEKTSV4RRFFQ69G5FAV.0.x"}"#),
+        (
+            "POST",
+            "/auth/refresh",
+            r#"{"refresh_token":"1.01ARZ3NDEKTSV4RRFFQ69G5FAV.0.x"}"#,
+        ),
         ("GET", "/auth/sessions", ""),
         ("DELETE", "/auth/sessions/01ARZ3NDEKTSV4RRFFQ69G5FAV", ""),
         ("GET", "/contexts", ""),

@@ -52,7 +52,10 @@ impl Fixture {
         let request = http::Request::builder()
             .method(method)
             .uri(uri)
-            .header("authorization", format!("Bearer {}", self.token(user).await))
+            .header(
+                "authorization",
+                format!("Bearer {}", self.token(user).await),
+            )
             .body(body)
             .expect("request");
         let response = support::handle(&self.app, api::routes::all, request).await;
