@@ -559,11 +559,11 @@ fn a_template_route_missing_misdirected_or_unknown_to_the_code_is_caught() {
     let original = std::fs::read_to_string(infra::template_path()).unwrap();
     let logout = "        Logout:\n          Type: HttpApi\n          Properties:\n            \
                   ApiId: !Ref Api\n            Path: /auth/logout\n            Method: ANY\n";
-    let refresh = format!(
+    let renew = format!(
         "{}{logout}",
         logout
-            .replace("Logout", "Refresh")
-            .replace("/auth/logout", "/auth/refresh")
+            .replace("Logout", "Renew")
+            .replace("/auth/logout", "/auth/renew")
     );
     let routers = Routers::new(&API_FUNCTIONS);
     let watch = watch_router();
@@ -572,7 +572,7 @@ fn a_template_route_missing_misdirected_or_unknown_to_the_code_is_caught() {
         // A route the code added beyond the contract, left out of the template.
         (logout, String::new()),
         // A route the template has and no router declares.
-        (logout, refresh),
+        (logout, renew),
         (
             "Path: /contexts/{name}/memories/{id}",
             "Path: /contexts/{name}/memory/{id}".into(),
@@ -640,7 +640,7 @@ fn a_router_that_lacks_a_route_or_takes_another_functions_is_caught() {
         assert!(!contract_drift(&template, &watch, &routers, &contract).is_empty());
     }
     // A route the contract names and no router declares.
-    let unserved = routes_in_contract("`POST /auth/refresh`");
+    let unserved = routes_in_contract("`POST /auth/renew`");
     assert!(
         !contract_drift(&template, &watch, &Routers::new(&API_FUNCTIONS), &unserved).is_empty()
     );
@@ -845,21 +845,27 @@ fn access<'a>(grants: impl IntoIterator<Item = (Target, &'a str, Vec<&'a str>)>)
 fn expected_access(binary: &str) -> Access {
     use Target::{Index, Table};
     use partition::{
-        EMAIL, INVITATION, MEMORIES, ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE, USER,
+        EMAIL, INVITATION, MEMORIES, ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE, SESSION, USER,
     };
     access(match binary {
         // create_user: the email check (GetItem), next_id (UpdateItem), the
         // transaction's puts (PutItem); reserve and refund of the signups per address
-        // (UpdateItem). Accepting an invitation: the invitation, its organization and
-        // the caller's revocation check and profile (GetItem); the joining profile and
-        // the admin count (UpdateItem); the invitation and its listing (DeleteItem).
+        // (UpdateItem); the session it starts (PutItem). Accepting an invitation: the
+        // invitation, its organization and a profile (GetItem), the caller's session
+        // check (BatchGetItem); the joining profile and the admin count (UpdateItem);
+        // the invitation and its listing (DeleteItem).
         "signup" => vec![
             (
                 Table,
                 "dynamodb:GetItem",
-                vec![EMAIL, INVITATION, ORGANIZATION, USER, REVOKED],
+                vec![EMAIL, INVITATION, ORGANIZATION, USER],
             ),
-            (Table, "dynamodb:PutItem", vec![EMAIL, USER, ORGANIZATION]),
+            (Table, "dynamodb:BatchGetItem", vec![USER, SESSION]),
+            (
+                Table,
+                "dynamodb:PutItem",
+                vec![EMAIL, USER, ORGANIZATION, SESSION],
+            ),
             (
                 Table,
                 "dynamodb:UpdateItem",
@@ -868,21 +874,27 @@ fn expected_access(binary: &str) -> Access {
             (Table, "dynamodb:DeleteItem", vec![INVITATION, ORGANIZATION]),
         ],
         // credentials (email, then profile), user, is_token_revoked (GetItem);
-        // reserve and refund (UpdateItem), reset (DeleteItem), revoke_token (PutItem).
+        // reserve and refund (UpdateItem), reset (DeleteItem), revoke_token (PutItem);
+        // caller (BatchGetItem), create_session (PutItem), rotate_session and
+        // end_session (UpdateItem), end_sessions and list_sessions (Query).
         "login" => vec![
             (Table, "dynamodb:GetItem", vec![EMAIL, USER, REVOKED]),
-            (Table, "dynamodb:UpdateItem", vec![RATE]),
+            (Table, "dynamodb:BatchGetItem", vec![USER, SESSION]),
+            (Table, "dynamodb:UpdateItem", vec![RATE, SESSION]),
             (Table, "dynamodb:DeleteItem", vec![RATE]),
-            (Table, "dynamodb:PutItem", vec![REVOKED]),
+            (Table, "dynamodb:PutItem", vec![REVOKED, SESSION]),
+            (Table, "dynamodb:Query", vec![SESSION]),
         ],
         // is_token_revoked, find_context (GetItem); create_context, put_memory's put and
         // delete_context's deletion record (PutItem); delete_context's swap of the
         // context item, the record's removal and delete_memory (DeleteItem); the
         // memory_count of both transactions (UpdateItem); list_contexts, list_memories
         // and the purge's listing (Query); the purge (BatchWriteItem); shared contexts
-        // and the owners' names (Query on the index); the caller's profile (GetItem).
+        // and the owners' names (Query on the index, GetItem); caller, the session check
+        // (BatchGetItem).
         "contexts" => vec![
-            (Table, "dynamodb:GetItem", vec![REVOKED, USER, OWNER]),
+            (Table, "dynamodb:GetItem", vec![USER, OWNER]),
+            (Table, "dynamodb:BatchGetItem", vec![USER, SESSION]),
             (Table, "dynamodb:PutItem", vec![OWNER, MEMORIES]),
             (Table, "dynamodb:DeleteItem", vec![OWNER, MEMORIES]),
             (Table, "dynamodb:UpdateItem", vec![OWNER]),
@@ -895,7 +907,8 @@ fn expected_access(binary: &str) -> Access {
         // roles, removals and the admin count, the invitation budget (UpdateItem);
         // the actor still an admin (ConditionCheckItem); members (Query on the index).
         "orgs" => vec![
-            (Table, "dynamodb:GetItem", vec![REVOKED, USER, ORGANIZATION]),
+            (Table, "dynamodb:GetItem", vec![USER, ORGANIZATION]),
+            (Table, "dynamodb:BatchGetItem", vec![USER, SESSION]),
             (Table, "dynamodb:Query", vec![ORGANIZATION]),
             (Table, "dynamodb:PutItem", vec![INVITATION, ORGANIZATION]),
             (Table, "dynamodb:DeleteItem", vec![INVITATION, ORGANIZATION]),
@@ -1107,8 +1120,8 @@ fn a_role_wider_than_its_code_is_caught() {
     for (from, to) in [
         // The review's attack: the contexts role reaching password hashes.
         (
-            r#"dynamodb:LeadingKeys: ["REVOKED#*", "USER#*", "OWNER#*"]"#,
-            r#"dynamodb:LeadingKeys: ["REVOKED#*", "USER#*", "OWNER#*", "EMAIL#*"]"#,
+            r#"dynamodb:LeadingKeys: ["USER#*", "OWNER#*"]"#,
+            r#"dynamodb:LeadingKeys: ["USER#*", "OWNER#*", "EMAIL#*"]"#,
         ),
         (
             r#"dynamodb:LeadingKeys: ["OWNER#*", "CTX#*"]"#,
@@ -1201,6 +1214,8 @@ fn a_prefix_renamed_in_the_store_but_not_in_the_template_is_caught() {
     assert!(!access_drift(&template(), &published, &renamed).is_empty());
 }
 
+/// The contexts function reads profiles (the caller's organization and role, with the
+/// session check) but never the password hashes under `EMAIL#`, and writes neither.
 #[test]
 fn only_signup_writes_password_hashes_only_signup_and_orgs_write_profiles_and_no_other_reads_hashes()
  {
@@ -1325,10 +1340,18 @@ fn the_contexts_role_can_neither_read_a_password_hash_nor_change_a_profile() {
     let template = template();
     let hash = format!("{}victim@example.com", partition::EMAIL);
     let profile = format!("{}1", partition::USER);
+    let session = format!("{}1", partition::SESSION);
     let own = format!("{}7", partition::OWNER);
     let memories = format!("{}01J0000000000000000000000", partition::MEMORIES);
-    // The caller's profile is read on every request (organization and role come from
-    // the store, not the token); nothing else may touch profiles.
+    // The caller's profile and session are read on every request in one BatchGetItem
+    // (organization and role come from the store, not the token), and owners' names by
+    // GetItem; nothing else may touch profiles.
+    assert!(allows(
+        &template,
+        "contexts",
+        "dynamodb:BatchGetItem",
+        &[&profile, &session]
+    ));
     assert!(allows(
         &template,
         "contexts",
@@ -1337,7 +1360,9 @@ fn the_contexts_role_can_neither_read_a_password_hash_nor_change_a_profile() {
     ));
     for action in KEYED_ACTIONS {
         for target in [&hash, &profile] {
-            if target == &profile && action == "dynamodb:GetItem" {
+            if target == &profile
+                && (action == "dynamodb:GetItem" || action == "dynamodb:BatchGetItem")
+            {
                 continue;
             }
             assert!(

@@ -83,6 +83,15 @@ struct Args {
     /// The origin links in mail point at (default: the address local-dev listens on).
     #[arg(long, env = vars::PUBLIC_ORIGIN)]
     public_origin: Option<String>,
+    /// A login session's absolute lifetime in seconds.
+    #[arg(long, env = vars::SESSION_LIFETIME_SECONDS, default_value_t = api::SessionSettings::default().lifetime_seconds)]
+    session_lifetime_seconds: u32,
+    /// Seconds without a refresh after which a session ends.
+    #[arg(long, env = vars::SESSION_IDLE_SECONDS, default_value_t = api::SessionSettings::default().idle_seconds)]
+    session_idle_seconds: u32,
+    /// Seconds in which a just-rotated refresh token still gets its child (concurrent refreshes).
+    #[arg(long, env = vars::REFRESH_GRACE_SECONDS, default_value_t = api::SessionSettings::default().grace_seconds)]
+    refresh_grace_seconds: u32,
     /// Folder with the web pages.
     #[arg(long, env = "MEM0_STATIC_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/static"))]
     static_dir: PathBuf,
@@ -163,6 +172,12 @@ async fn serve(args: Args) -> Result<(), StartError> {
         invitation_ttl_seconds: args.invitation_ttl_seconds,
         invitations_per_hour: args.invitations_per_hour,
     };
+    let sessions = api::SessionSettings {
+        lifetime_seconds: args.session_lifetime_seconds,
+        idle_seconds: args.session_idle_seconds,
+        grace_seconds: args.refresh_grace_seconds,
+    }
+    .checked()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|error| {
@@ -179,7 +194,9 @@ async fn serve(args: Args) -> Result<(), StartError> {
     let outbox = api::mail::Outbox::open(&args.data_dir.join("outbox"))
         .map_err(|error| format!("cannot create the outbox folder: {error}"))?;
     let app = Arc::new(
-        api::App::new(store, tokens, limits).with_mail(Arc::new(outbox), api::Links::new(&origin)),
+        api::App::new(store, tokens, limits)
+            .with_mail(Arc::new(outbox), api::Links::new(&origin))
+            .with_sessions(sessions),
     );
     // Tests and scripts wait for this exact line.
     println!("mem0 local-dev listening on http://{address}");

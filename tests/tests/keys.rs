@@ -268,6 +268,7 @@ async fn rotating_a_deployed_bare_secret_keeps_it_as_the_legacy_key_and_stages_t
         account_type: "individual".into(),
         role: "user".into(),
         organization_id: None,
+        sid: None,
     };
     let (token, _) = keys.issue(subject).expect("signs");
     assert_eq!(kid(&token).as_deref(), Some("legacy"));

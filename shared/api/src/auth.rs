@@ -1,4 +1,5 @@
-//! `/auth/signup/*`, `/auth/login`, `/auth/me`, `/auth/logout`.
+//! `/auth/signup/*`, `/auth/login`, `/auth/me`; the sessions they start are in
+//! `sessions.rs`.
 
 use axum::extract::State;
 use domain::OrganizationDetail;
@@ -11,7 +12,8 @@ use utoipa::ToSchema;
 
 use crate::error::{self, ApiError, ApiResult};
 use crate::extract::{Authenticated, ClientAddr, JsonBody};
-use crate::reply::{Reply, Said, Succeeded};
+use crate::reply::{Reply, Succeeded};
+use crate::sessions::{self, Issued, UserAgent};
 use crate::throttle::{LoginAttempt, SignupAttempt};
 use crate::{SharedApp, password, summary};
 
@@ -111,19 +113,26 @@ pub struct SignedUp {
     /// For an organization signup: the new organization.
     #[serde(skip_serializing_if = "Option::is_none")]
     organization: Option<OrganizationView>,
+    /// Exchange it at `POST /auth/refresh` for a new access token before this one expires.
+    refresh_token: String,
+    /// Seconds until `user.jwt_token` expires.
+    expires_in: u64,
 }
 
 impl SignedUp {
     pub(crate) fn new(
         message: &'static str,
-        user: UserView,
+        user: User,
+        issued: Issued,
         organization: Option<OrganizationView>,
     ) -> Self {
         Self {
             success: Succeeded,
             message,
-            user,
+            user: UserView::new(user, Some(issued.jwt_token)),
             organization,
+            refresh_token: issued.refresh_token,
+            expires_in: issued.expires_in,
         }
     }
 }
@@ -134,6 +143,10 @@ pub struct LoggedIn {
     success: Succeeded,
     message: &'static str,
     user: UserView,
+    /// Exchange it at `POST /auth/refresh` for a new access token before this one expires.
+    refresh_token: String,
+    /// Seconds until `user.jwt_token` expires.
+    expires_in: u64,
 }
 
 /// Who the token speaks for.
@@ -155,10 +168,11 @@ pub struct Me {
 pub async fn signup_individual(
     State(app): State<SharedApp>,
     client: ClientAddr,
+    agent: UserAgent,
     JsonBody(body): JsonBody<SignupUser>,
 ) -> ApiResult<Reply<SignedUp>> {
     let user = parse_new_user(body)?;
-    signup(&app, &client, user, None).await
+    signup(&app, &client, agent, user, None).await
 }
 
 /// Creates an organization and its first admin, logged in.
@@ -173,11 +187,12 @@ pub async fn signup_individual(
 pub async fn signup_organization(
     State(app): State<SharedApp>,
     client: ClientAddr,
+    agent: UserAgent,
     JsonBody(body): JsonBody<SignupOrganization>,
 ) -> ApiResult<Reply<SignedUp>> {
     let user = parse_new_user(body.user)?;
     let organization = parse_organization(body.organization)?;
-    signup(&app, &client, user, Some(organization)).await
+    signup(&app, &client, agent, user, Some(organization)).await
 }
 
 /// A signup before its password is hashed.
@@ -214,6 +229,7 @@ fn parse_organization(fields: OrganizationFields) -> ApiResult<NewOrganization> 
 async fn signup(
     app: &SharedApp,
     client: &ClientAddr,
+    agent: UserAgent,
     applicant: Applicant,
     organization: Option<NewOrganization>,
 ) -> ApiResult<Reply<SignedUp>> {
@@ -233,15 +249,21 @@ async fn signup(
         account_type = user.account_type.as_str(),
         "signed up"
     );
-    let token = app.issue_token(&user)?;
+    let Issued {
+        jwt_token,
+        refresh_token,
+        expires_in,
+    } = sessions::start(app, &user, client, agent).await?;
     Ok(Reply::created(SignedUp {
         success: Succeeded,
         message: "Account created. You are logged in.",
-        user: UserView::new(user, Some(token)),
+        user: UserView::new(user, Some(jwt_token)),
         organization: organization.map(|Organization { id, name }| OrganizationView {
             organization_id: id.0,
             name,
         }),
+        refresh_token,
+        expires_in,
     }))
 }
 
@@ -257,6 +279,7 @@ async fn signup(
 pub async fn login(
     State(app): State<SharedApp>,
     client: ClientAddr,
+    agent: UserAgent,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> ApiResult<Reply<LoggedIn>> {
     let email = Email::parse(&body.email).map_err(|e| ApiError::invalid(e.0))?;
@@ -272,11 +295,17 @@ pub async fn login(
     };
     summary::identify(user.id);
     attempt.succeeded(&*app.store).await?;
-    let token = app.issue_token(&user)?;
+    let Issued {
+        jwt_token,
+        refresh_token,
+        expires_in,
+    } = sessions::start(&app, &user, &client, agent).await?;
     Ok(Reply::ok(LoggedIn {
         success: Succeeded,
         message: "Login successful",
-        user: UserView::new(user, Some(token)),
+        user: UserView::new(user, Some(jwt_token)),
+        refresh_token,
+        expires_in,
     }))
 }
 
@@ -287,28 +316,9 @@ pub async fn login(
         (status = 401, response = error::Unauthorized),
     ))]
 pub async fn me(caller: Authenticated) -> ApiResult<Reply<Me>> {
+    // The account as the session check just read it.
     Ok(Reply::ok(Me {
         success: Succeeded,
         user: UserView::new(caller.user, None),
-    }))
-}
-
-/// Revokes the token the request carries; every later use of it is 401.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses(
-        (status = 200, description = "This token no longer works", body = Said),
-        (status = 401, response = error::Unauthorized),
-    ))]
-pub async fn logout(
-    State(app): State<SharedApp>,
-    Authenticated { claims, .. }: Authenticated,
-) -> ApiResult<Reply<Said>> {
-    // Verification accepts a token a little past its `exp` (clock skew): the record
-    // must outlive that, not just `exp`.
-    let keep_until = i64::try_from(claims.accepted_until()).unwrap_or(i64::MAX);
-    app.store.revoke_token(&claims.jti, keep_until).await?;
-    Ok(Reply::ok(Said {
-        success: Succeeded,
-        message: "Logged out. This token no longer works.",
     }))
 }

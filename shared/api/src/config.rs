@@ -33,7 +33,53 @@ pub mod vars {
     pub const INVITATION_TTL_SECONDS: &str = "MEM0_INVITATION_TTL_SECONDS";
     /// Invitations one organization may send per hour.
     pub const INVITATIONS_PER_HOUR: &str = "MEM0_INVITATIONS_PER_HOUR";
+    /// A login session's absolute lifetime in seconds, refreshed or not.
+    pub const SESSION_LIFETIME_SECONDS: &str = "MEM0_SESSION_LIFETIME_SECONDS";
+    /// Seconds without a refresh after which a session ends.
+    pub const SESSION_IDLE_SECONDS: &str = "MEM0_SESSION_IDLE_SECONDS";
+    /// Seconds during which a just-rotated refresh token still gets its child.
+    pub const REFRESH_GRACE_SECONDS: &str = "MEM0_REFRESH_GRACE_SECONDS";
 }
+
+/// Login sessions' lifetimes (see `crate::sessions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// Absolute lifetime: a session ends this long after its login.
+    pub lifetime_seconds: u32,
+    /// Idle lifetime: a session ends this long after its last refresh.
+    pub idle_seconds: u32,
+    /// How long after a refresh the refresh token it replaced may be presented again
+    /// (two tabs, a retried request) and gets the same child instead of ending the
+    /// session.
+    pub grace_seconds: u32,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            lifetime_seconds: 30 * 24 * 60 * 60,
+            idle_seconds: 7 * 24 * 60 * 60,
+            grace_seconds: 10,
+        }
+    }
+}
+
+impl SessionSettings {
+    /// Refuses lifetimes of zero (every session would be born dead) and a grace window
+    /// of more than a minute (a stolen, already used token would stay good that long).
+    pub fn checked(self) -> Result<Self, ConfigError> {
+        if self.lifetime_seconds == 0 || self.idle_seconds == 0 {
+            return Err(ConfigError::BadSessionLifetime);
+        }
+        if self.grace_seconds > MAX_GRACE_SECONDS {
+            return Err(ConfigError::BadGrace);
+        }
+        Ok(self)
+    }
+}
+
+/// The longest grace window the configuration accepts.
+const MAX_GRACE_SECONDS: u32 = 60;
 
 /// Abuse limits, per fixed window (see `throttle` for why these three login budgets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +121,12 @@ pub enum ConfigError {
     TwoSecrets,
     #[error("token settings: {0}")]
     Token(#[from] claims::ConfigError),
+    #[error(
+        "session lifetimes (MEM0_SESSION_LIFETIME_SECONDS, MEM0_SESSION_IDLE_SECONDS) must be at least one second"
+    )]
+    BadSessionLifetime,
+    #[error("MEM0_REFRESH_GRACE_SECONDS must be at most 60")]
+    BadGrace,
 }
 
 /// Where the token signing key set comes from. Either way its text is a JSON key set or
@@ -99,6 +151,7 @@ pub struct Config {
     pub links: Links,
     /// Set: mail is written there, one file per message, rather than sent.
     pub outbox_dir: Option<PathBuf>,
+    pub sessions: SessionSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -110,6 +163,7 @@ impl std::fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("links", &self.links)
             .field("outbox_dir", &self.outbox_dir)
+            .field("sessions", &self.sessions)
             .finish_non_exhaustive()
     }
 }
@@ -125,8 +179,9 @@ impl Config {
     /// `MEM0_TOKEN_TTL_SECONDS`, `MEM0_SIGNUPS_PER_HOUR` and the login budgets
     /// `MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS`, `MEM0_FAILED_LOGINS_PER_ADDRESS`,
     /// `MEM0_FAILED_LOGINS_PER_ACCOUNT`, `MEM0_PUBLIC_ORIGIN`, `MEM0_OUTBOX_DIR`,
-    /// `MEM0_INVITATION_TTL_SECONDS` and `MEM0_INVITATIONS_PER_HOUR`
-    /// through `lookup`.
+    /// `MEM0_INVITATION_TTL_SECONDS`, `MEM0_INVITATIONS_PER_HOUR`, and the session
+    /// lifetimes `MEM0_SESSION_LIFETIME_SECONDS`, `MEM0_SESSION_IDLE_SECONDS`,
+    /// `MEM0_REFRESH_GRACE_SECONDS` through `lookup`.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
@@ -137,6 +192,7 @@ impl Config {
             })
         };
         let defaults = Limits::default();
+        let session_defaults = SessionSettings::default();
         let limit = |name, default: u32| -> Result<u32, ConfigError> {
             u32::try_from(number(name, u64::from(default))?)
                 .map_err(|_| ConfigError::NotANumber(name))
@@ -187,6 +243,15 @@ impl Config {
             links: var(vars::PUBLIC_ORIGIN)
                 .map_or_else(Links::default, |origin| Links::new(origin.trim())),
             outbox_dir: var(vars::OUTBOX_DIR).map(PathBuf::from),
+            sessions: SessionSettings {
+                lifetime_seconds: limit(
+                    vars::SESSION_LIFETIME_SECONDS,
+                    session_defaults.lifetime_seconds,
+                )?,
+                idle_seconds: limit(vars::SESSION_IDLE_SECONDS, session_defaults.idle_seconds)?,
+                grace_seconds: limit(vars::REFRESH_GRACE_SECONDS, session_defaults.grace_seconds)?,
+            }
+            .checked()?,
         };
         // Fail at start-up, not on the first login. A fetched secret is checked the
         // same way once it has been fetched.
@@ -291,6 +356,38 @@ mod tests {
             error.to_string(),
             "MEM0_SIGNUPS_PER_HOUR must be a whole number"
         );
+    }
+
+    #[test]
+    fn session_lifetimes_have_defaults_and_come_from_the_environment() {
+        let plain = config(&[("MEM0_JWT_SECRET", KEY), ("MEM0_TABLE", "mem0")]).unwrap();
+        assert_eq!(
+            plain.sessions,
+            SessionSettings {
+                lifetime_seconds: 30 * 24 * 3600,
+                idle_seconds: 7 * 24 * 3600,
+                grace_seconds: 10,
+            }
+        );
+        let short = config(&[
+            ("MEM0_JWT_SECRET", KEY),
+            ("MEM0_TABLE", "mem0"),
+            ("MEM0_SESSION_LIFETIME_SECONDS", "8"),
+            ("MEM0_SESSION_IDLE_SECONDS", "4"),
+            ("MEM0_REFRESH_GRACE_SECONDS", "0"),
+        ])
+        .unwrap();
+        assert_eq!(short.sessions.lifetime_seconds, 8);
+        assert_eq!(short.sessions.idle_seconds, 4);
+        assert_eq!(short.sessions.grace_seconds, 0);
+        assert!(matches!(
+            config_error(&[("MEM0_SESSION_IDLE_SECONDS", "0")]),
+            ConfigError::BadSessionLifetime
+        ));
+        assert!(matches!(
+            config_error(&[("MEM0_REFRESH_GRACE_SECONDS", "3600")]),
+            ConfigError::BadGrace
+        ));
     }
 
     fn config_error(extra: &[(&str, &str)]) -> ConfigError {

@@ -22,6 +22,10 @@ pub enum ApiError {
     InvalidToken(String),
     #[error("authentication required")]
     Unauthorized,
+    /// The token is genuine but its session was ended (logout, refresh token reuse) or
+    /// has expired.
+    #[error("session ended")]
+    SessionEnded,
     #[error("wrong email or password")]
     InvalidCredentials,
     #[error("{0}")]
@@ -60,7 +64,7 @@ impl ApiError {
             Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::WeakPassword(_) => (StatusCode::BAD_REQUEST, "weak_password"),
             Self::InvalidToken(_) => (StatusCode::BAD_REQUEST, "invalid_token"),
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Unauthorized | Self::SessionEnded => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
@@ -85,6 +89,7 @@ impl ApiError {
             Self::Unauthorized => {
                 "Missing, invalid or expired access token. Log in again to get a new one.".into()
             }
+            Self::SessionEnded => "Your session has ended. Log in again.".into(),
             Self::InvalidCredentials => "Wrong email or password.".into(),
             Self::NotFound => "Nothing here: check the address and the name.".into(),
             Self::MethodNotAllowed(allowed) => format!(
@@ -134,7 +139,7 @@ impl IntoResponse for ApiError {
         let mut response = json(status, &body);
         let headers = response.headers_mut();
         match &self {
-            Self::Unauthorized => {
+            Self::Unauthorized | Self::SessionEnded => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             Self::MethodNotAllowed(allowed) => {

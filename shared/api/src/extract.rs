@@ -4,10 +4,9 @@
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use bytes::Bytes;
-use claims::Claims;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
-use store::{Membership, User, Viewer};
+use store::{Membership, SessionId, User, UserId, Viewer};
 
 use crate::error::{ApiError, ApiResult};
 use crate::{SharedApp, summary};
@@ -53,7 +52,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
-fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("The request needs a JSON body."));
     }
@@ -99,20 +98,25 @@ pub fn query_param(parts: &Parts, key: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-/// A request whose bearer token verified and was not revoked, from a user who still
-/// exists; anything else is 401. `user` is the stored user as this request found it:
-/// organization and role come from there, never from the token, so a removal or a
-/// demotion holds from the member's very next request.
+/// A request whose bearer token verified and whose session is live, from a user who
+/// still exists; anything else is 401. `user` is the stored account as this request
+/// found it: organization and role come from there, never from the token, so a logout,
+/// a removal or a demotion holds from the very next request.
 ///
-/// Store reads per request: the revocation check and the user row (two `GetItem`s on
-/// DynamoDB); both become one once sessions read the user beside the session.
+/// Store reads per request: one (`Store::caller`, the session and the user row in one
+/// BatchGetItem on DynamoDB, one query on SQLite).
+///
+/// A token without a `sid` (issued before sessions existed, so at most one token
+/// lifetime old) is refused: its holder logs in once more, and no second check (the
+/// old revocation list) has to stay around for it.
 pub struct Authenticated {
-    pub claims: Claims,
     pub user: User,
+    session_id: SessionId,
 }
 
 impl Authenticated {
-    /// Who the caller is, as the store's access rules see them.
+    /// Who the caller is, as the store's access rules see them: the stored account's
+    /// organization, not the token's.
     pub fn viewer(&self) -> Viewer {
         self.user.viewer()
     }
@@ -120,6 +124,16 @@ impl Authenticated {
     /// The caller's organization and role in it, as stored now.
     pub fn membership(&self) -> Option<Membership> {
         self.user.membership()
+    }
+
+    /// The caller's account, read with the session.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// The session the token was born of.
+    pub fn session_id(&self) -> &SessionId {
+        &self.session_id
     }
 }
 
@@ -155,19 +169,32 @@ async fn authenticate(app: &SharedApp, token: &str) -> ApiResult<Authenticated> 
         tracing::info!(%error, "token refused");
         ApiError::Unauthorized
     })?;
-    let user_id = store::UserId(claims.user_id);
-    let (revoked, user) = tokio::try_join!(
-        app.store.is_token_revoked(&claims.jti),
-        app.store.user(user_id)
-    )?;
-    if revoked {
-        tracing::info!(user_id = claims.user_id, "revoked token refused");
+    let Some(session_id) = claims.sid.as_deref().and_then(SessionId::parse) else {
+        tracing::info!(user_id = claims.user_id, "token without a session refused");
         return Err(ApiError::Unauthorized);
+    };
+    let caller = app
+        .store
+        .caller(UserId(claims.user_id), &session_id)
+        .await?;
+    let Some(user) = caller.user else {
+        // A token outliving its account (deleted since) is no longer any good.
+        tracing::info!(
+            user_id = claims.user_id,
+            "token of a missing account refused"
+        );
+        return Err(ApiError::Unauthorized);
+    };
+    summary::identify(user.id);
+    let now = app.now().unix_timestamp();
+    if !caller.session.is_some_and(|session| session.is_live(now)) {
+        tracing::info!(
+            user_id = claims.user_id,
+            "token of an ended session refused"
+        );
+        return Err(ApiError::SessionEnded);
     }
-    // A token outliving its account is no longer any good.
-    let user = user.ok_or(ApiError::Unauthorized)?;
-    summary::identify(user_id);
-    Ok(Authenticated { claims, user })
+    Ok(Authenticated { user, session_id })
 }
 
 /// The token from `Authorization: Bearer <token>`, if the header has that shape.

@@ -13,16 +13,17 @@ mod orgs;
 mod password;
 mod reply;
 pub mod routes;
+mod sessions;
 mod summary;
 mod throttle;
 
 use std::sync::Arc;
 
 use claims::{Subject, TokenKeys};
-use store::{Store, User};
+use store::{Session, Store, User};
 use time::OffsetDateTime;
 
-pub use config::{Config, Limits, SigningSecret};
+pub use config::{Config, Limits, SessionSettings, SigningSecret};
 pub use error::{ApiError, ApiResult};
 pub use extract::{ClientAddr, MAX_BODY_BYTES};
 pub use mail::{Links, Mailer};
@@ -37,6 +38,7 @@ pub struct App {
     limits: Limits,
     mailer: Arc<dyn Mailer>,
     links: Links,
+    sessions: SessionSettings,
 }
 
 /// The router's state.
@@ -50,6 +52,7 @@ impl App {
             limits,
             mailer: Arc::new(mail::NotConfigured),
             links: Links::default(),
+            sessions: SessionSettings::default(),
         }
     }
 
@@ -72,17 +75,24 @@ impl App {
         &self.links
     }
 
+    /// The same app with these session lifetimes instead of the defaults.
+    pub fn with_sessions(self, sessions: SessionSettings) -> Self {
+        Self { sessions, ..self }
+    }
+
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
     }
 
-    fn issue_token(&self, user: &User) -> ApiResult<String> {
+    /// An access token for `user` in `session`.
+    fn issue_token(&self, user: &User, session: &Session) -> ApiResult<String> {
         let subject = Subject {
             user_id: user.id.0,
             email: user.email.to_string(),
             account_type: user.account_type.as_str().to_owned(),
             role: user.role.as_str().to_owned(),
             organization_id: user.organization_id.map(|id| id.0),
+            sid: Some(session.id.to_string()),
         };
         self.tokens
             .issue(subject)

@@ -25,6 +25,7 @@ use crate::error::{self, ApiError, ApiResult};
 use crate::extract::{Authenticated, ClientAddr, JsonBody, MaybeAuthenticated, PathParams};
 use crate::mail::Mail;
 use crate::reply::{Done, Reply, Succeeded};
+use crate::sessions::{self, UserAgent};
 use crate::throttle::SignupAttempt;
 use crate::{App, SharedApp, password, summary};
 
@@ -201,6 +202,9 @@ pub struct Joined {
     message: &'static str,
     user: UserView,
     organization: OrganizationView,
+    /// A new session, as a login starts one.
+    refresh_token: String,
+    expires_in: u64,
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {
@@ -559,6 +563,7 @@ pub async fn preview(
 pub async fn accept(
     State(app): State<SharedApp>,
     client: ClientAddr,
+    agent: UserAgent,
     MaybeAuthenticated(caller): MaybeAuthenticated,
     JsonBody(body): JsonBody<AcceptBody>,
 ) -> ApiResult<axum::response::Response> {
@@ -583,12 +588,14 @@ pub async fn accept(
                 .accept_invitation(&invitation, Invitee::Existing(caller.user.id), app.now())
                 .await?;
             tracing::info!(user_id = user.id.0, "joined an organization");
-            let token = app.issue_token(&user)?;
+            let issued = sessions::start(&app, &user, &client, agent).await?;
             Ok(Reply::ok(Joined {
                 success: Succeeded,
                 message: "You joined the organization.",
-                user: UserView::new(user, Some(token)),
+                user: UserView::new(user, Some(issued.jwt_token)),
                 organization,
+                refresh_token: issued.refresh_token,
+                expires_in: issued.expires_in,
             })
             .into_response())
         }
@@ -625,10 +632,11 @@ pub async fn accept(
                 .await?;
             summary::identify(user.id);
             tracing::info!(user_id = user.id.0, "signed up by invitation");
-            let token = app.issue_token(&user)?;
+            let issued = sessions::start(&app, &user, &client, agent).await?;
             Ok(Reply::created(SignedUp::new(
                 "Account created in the organization. You are logged in.",
-                UserView::new(user, Some(token)),
+                user,
+                issued,
                 Some(organization),
             ))
             .into_response())

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::{SharedApp, auth, contexts, orgs, summary};
+use crate::{SharedApp, auth, contexts, orgs, sessions, summary};
 
 /// A function's routes with their documentation, before they get their state.
 pub type Routes = OpenApiRouter<SharedApp>;
@@ -35,12 +35,17 @@ pub fn signup() -> Routes {
         .routes(routes!(orgs::accept))
 }
 
-/// The `login` function: `POST /auth/login`, `GET /auth/me`, `POST /auth/logout`.
+/// The `login` function: `POST /auth/login`, `GET /auth/me`, and the sessions:
+/// `POST /auth/refresh`, `POST /auth/logout`, `GET /auth/sessions`,
+/// `DELETE /auth/sessions/{session_id}`.
 pub fn login() -> Routes {
     OpenApiRouter::new()
         .routes(routes!(auth::login))
         .routes(routes!(auth::me))
-        .routes(routes!(auth::logout))
+        .routes(routes!(sessions::refresh))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::end))
 }
 
 /// The `contexts` function: `/contexts/**`.

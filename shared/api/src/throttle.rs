@@ -12,6 +12,12 @@
 //! A success clears its own (account, address) budget and gives back what it took
 //! from the other two: only failures count there, and only the owner's own failures
 //! are forgiven.
+//!
+//! Refreshes with tokens that are not ours, or name no live session, spend from a
+//! budget of one address (the size of its failed-login budget) per 15 minutes; when it
+//! is spent, such refreshes get 429 instead of 401. A genuine token (its MAC checks
+//! out) spends nothing, so a user's own refreshes are never held back, and a forged one
+//! costs the store nothing but this budget's one write.
 
 use std::net::IpAddr;
 
@@ -91,6 +97,38 @@ impl LoginAttempt {
             self.account.key.as_str(),
         ];
         give_back_if_busy(store, &keys, self.window, checked).await
+    }
+}
+
+/// The failed-refresh budget of one client address.
+pub(crate) struct FailedRefresh {
+    budget: Budget,
+    window: Window,
+    now: OffsetDateTime,
+}
+
+impl FailedRefresh {
+    pub(crate) fn new(client: &str, limits: &Limits, now: OffsetDateTime) -> Self {
+        Self {
+            budget: Budget {
+                key: format!("refresh:address:{}", address_key(client)),
+                limit: limits.failed_logins_per_address,
+            },
+            window: Window::containing(now, LOGIN_WINDOW_SECONDS),
+            now,
+        }
+    }
+
+    /// The answer to a refresh that failed: 401, or 429 once the address has failed
+    /// too often. Counted in the store, atomically, whatever instance answers.
+    pub(crate) async fn refuse<T>(&self, store: &dyn Store) -> ApiResult<T> {
+        match store
+            .reserve(std::slice::from_ref(&self.budget), self.window)
+            .await?
+        {
+            Reservation::Granted => Err(ApiError::Unauthorized),
+            Reservation::Refused => Err(rate_limited(self.window, self.now)),
+        }
     }
 }
 

@@ -24,13 +24,13 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let keys = || claims::TokenKeys::new(&SECRET.to_owned().into(), Default::default());
-        let store = EmbeddedStore::in_memory().expect("store");
+        let store: Arc<dyn store::Store> = Arc::new(EmbeddedStore::in_memory().expect("store"));
         // The token's user must exist: every request reads it from the store. An
         // organization signup makes user 1 an admin of organization 1, so the
         // organization routes reach their deeper handlers too.
         let (user, _) = runtime
             .block_on(store::Store::create_user(
-                &store,
+                &*store,
                 store::NewUser {
                     email: store::Email::parse("prop@example.com").expect("email"),
                     name: store::DisplayName::parse("Prop", "name").expect("name"),
@@ -51,15 +51,9 @@ fn fixture() -> &'static Fixture {
             failed_logins_per_account: u32::MAX,
             ..Limits::default()
         };
-        let app = Arc::new(App::new(Arc::new(store), keys().expect("keys"), limits));
-        let subject = claims::Subject {
-            user_id: user.id.0,
-            email: "prop@example.com".into(),
-            account_type: "organization_admin".into(),
-            role: "admin".into(),
-            organization_id: user.organization_id.map(|id| id.0),
-        };
-        let token = keys().expect("keys").issue(subject).expect("token").0;
+        let keys = keys().expect("keys");
+        let token = runtime.block_on(support::session_token(&*store, &keys, &user));
+        let app = Arc::new(App::new(store, keys, limits));
         // One context exists, so paths under it reach the deeper handlers.
         let create = http::Request::builder()
             .method("POST")
@@ -102,6 +96,9 @@ fn path() -> impl Strategy<Value = String> {
             "/auth/login",
             "/auth/me",
             "/auth/logout",
+            "/auth/refresh",
+            "/auth/sessions",
+            "/auth/sessions/{}",
             "/contexts",
             "/contexts/{}",
             "/contexts/{}/memories",

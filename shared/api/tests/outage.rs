@@ -14,6 +14,7 @@ use store::{
     OrganizationId, OrganizationProfile, Reservation, Store, StoreError, StoreResult, User, UserId,
     Viewer, Window,
 };
+use store::{Caller, NewSession, Session, SessionId};
 use time::OffsetDateTime;
 
 const CAUSE: &str = "dial tcp 10.0.0.7:443: connection refused (table mem0-prod)";
@@ -121,6 +122,34 @@ impl Store for UnreachableStore {
     async fn context_of(&self, _: UserId, _: &ContextName) -> StoreResult<Option<Context>> {
         down()
     }
+    async fn create_session(&self, _: NewSession, _: OffsetDateTime) -> StoreResult<Session> {
+        down()
+    }
+    async fn caller(&self, _: UserId, _: &SessionId) -> StoreResult<Caller> {
+        down()
+    }
+    async fn rotate_session(
+        &self,
+        _: &Session,
+        _: u64,
+        _: OffsetDateTime,
+    ) -> StoreResult<Option<Session>> {
+        down()
+    }
+    async fn end_session(&self, _: UserId, _: &SessionId, _: OffsetDateTime) -> StoreResult<bool> {
+        down()
+    }
+    async fn end_sessions(
+        &self,
+        _: UserId,
+        _: Option<&SessionId>,
+        _: OffsetDateTime,
+    ) -> StoreResult<()> {
+        down()
+    }
+    async fn list_sessions(&self, _: UserId, _: OffsetDateTime) -> StoreResult<Vec<Session>> {
+        down()
+    }
 }
 
 const SECRET: &str = "outage-test-secret-outage-test-secret";
@@ -144,6 +173,8 @@ fn token() -> String {
         account_type: "individual".into(),
         role: "user".into(),
         organization_id: None,
+        // Any session: the store that would check it is down.
+        sid: Some("01ARZ3NDEKTSV4RRFFQ69G5FAV".into()),
     };
     keys.issue(subject).expect("signed").0
 }
@@ -170,6 +201,13 @@ async fn every_route_answers_503_without_the_cause_when_the_store_is_down() {
         ),
         ("GET", "/auth/me", ""),
         ("POST", "/auth/logout", ""),
+        (
+            "POST",
+            "/auth/refresh",
+            r#"{"refresh_token":"1.01ARZ3NDEKTSV4RRFFQ69G5FAV.0.x"}"#,
+        ),
+        ("GET", "/auth/sessions", ""),
+        ("DELETE", "/auth/sessions/01ARZ3NDEKTSV4RRFFQ69G5FAV", ""),
         ("GET", "/contexts", ""),
         ("POST", "/contexts", r#"{"name":"x"}"#),
         ("GET", "/contexts/x", ""),

@@ -16,43 +16,35 @@ const SECRET: &str = "search-test-secret-search-test-secret-0123";
 
 struct Fixture {
     app: Arc<App>,
+    store: Arc<dyn store::Store>,
+    /// The access token of each user made so far, by user id.
+    tokens: tokio::sync::Mutex<Vec<String>>,
 }
 
 fn keys() -> claims::TokenKeys {
     claims::TokenKeys::new(&SECRET.to_owned().into(), Default::default()).expect("keys")
 }
 
-fn token(user_id: u64) -> String {
-    let subject = claims::Subject {
-        user_id,
-        email: format!("user{user_id}@example.com"),
-        account_type: "individual".into(),
-        role: "user".into(),
-        organization_id: None,
-    };
-    keys().issue(subject).expect("token").0
-}
-
 impl Fixture {
-    /// Users 1 to 3 exist: every request reads its caller from the store.
-    async fn new() -> Self {
-        let store = EmbeddedStore::in_memory().expect("store");
-        for n in 1..=3 {
-            store::Store::create_user(
-                &store,
-                store::NewUser {
-                    email: store::Email::parse(&format!("user{n}@example.com")).expect("email"),
-                    name: store::DisplayName::parse("User", "name").expect("name"),
-                    password_hash: "unused".into(),
-                },
-                None,
-            )
-            .await
-            .expect("user");
-        }
+    fn new() -> Self {
+        let store: Arc<dyn store::Store> = Arc::new(EmbeddedStore::in_memory().expect("store"));
         Self {
-            app: Arc::new(App::new(Arc::new(store), keys(), Limits::default())),
+            app: Arc::new(App::new(Arc::clone(&store), keys(), Limits::default())),
+            store,
+            tokens: tokio::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// A logged-in token of user `user_id`, making users 1, 2, ... up to it as needed.
+    async fn token(&self, user_id: u64) -> String {
+        let mut tokens = self.tokens.lock().await;
+        while (tokens.len() as u64) < user_id {
+            let email = format!("user{}@example.com", tokens.len() + 1);
+            let (user, token) = support::logged_in(&*self.store, &keys(), &email).await;
+            assert_eq!(user.id.0, tokens.len() as u64 + 1, "ids count from 1");
+            tokens.push(token);
+        }
+        tokens[usize::try_from(user_id).expect("small") - 1].clone()
     }
 
     async fn call(&self, method: &str, uri: &str, user: u64, body: Option<Value>) -> (u16, Value) {
@@ -60,7 +52,10 @@ impl Fixture {
         let request = http::Request::builder()
             .method(method)
             .uri(uri)
-            .header("authorization", format!("Bearer {}", token(user)))
+            .header(
+                "authorization",
+                format!("Bearer {}", self.token(user).await),
+            )
             .body(body)
             .expect("request");
         let response = support::handle(&self.app, api::routes::all, request).await;
@@ -110,7 +105,7 @@ fn words(count: usize) -> String {
 
 #[tokio::test]
 async fn a_three_thousand_word_query_is_refused_before_any_ranking() {
-    let fixture = Fixture::new().await;
+    let fixture = Fixture::new();
     fixture.context(1, "proj").await;
     fixture.remember(1, "proj", "w1 w2 w3").await;
     for query in [words(3_000), words(33), "x".repeat(513)] {
@@ -139,7 +134,7 @@ async fn a_three_thousand_word_query_is_refused_before_any_ranking() {
 
 #[tokio::test]
 async fn forged_offset_cursors_are_400_never_a_panic_or_500() {
-    let fixture = Fixture::new().await;
+    let fixture = Fixture::new();
     fixture.context(1, "proj").await;
     for index in 0..3 {
         fixture
@@ -167,7 +162,7 @@ async fn forged_offset_cursors_are_400_never_a_panic_or_500() {
 
 #[tokio::test]
 async fn a_cursor_from_another_query_or_context_is_400() {
-    let fixture = Fixture::new().await;
+    let fixture = Fixture::new();
     fixture.context(1, "proj").await;
     fixture.context(1, "other").await;
     fixture.context(2, "proj").await;
@@ -225,7 +220,7 @@ async fn a_cursor_from_another_query_or_context_is_400() {
 
 #[tokio::test]
 async fn search_pages_cover_every_match_once_with_cursors() {
-    let fixture = Fixture::new().await;
+    let fixture = Fixture::new();
     fixture.context(1, "proj").await;
     for index in 0..7 {
         fixture
@@ -257,7 +252,7 @@ async fn search_pages_cover_every_match_once_with_cursors() {
 
 #[tokio::test]
 async fn control_characters_in_memory_text_are_400_and_line_breaks_and_tabs_are_kept() {
-    let fixture = Fixture::new().await;
+    let fixture = Fixture::new();
     fixture.context(1, "proj").await;
     for bad in [
         "bell\u{7}",

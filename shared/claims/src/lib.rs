@@ -19,7 +19,12 @@
 //! `retire_after`. A token without `kid` was issued before key sets: it is verified with
 //! the [`LEGACY_KID`] key only, so it keeps working until that key is retired.
 
+//!
+//! Access tokens name the login session they were born of (`sid`); the refresh tokens
+//! of that session are in [`refresh`].
+
 pub mod keyset;
+pub mod refresh;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -53,6 +58,10 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub jti: String,
+    /// The session this token was born of; every request checks it is still live.
+    /// Tokens issued before sessions existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl Claims {
@@ -71,13 +80,15 @@ pub struct Subject {
     pub account_type: String,
     pub role: String,
     pub organization_id: Option<u64>,
+    /// The login session the token is issued in.
+    pub sid: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("the token signing secret must be at least {MIN_SECRET_BYTES} bytes")]
     SecretTooShort,
-    #[error("the token lifetime must be between one minute and 30 days")]
+    #[error("the token lifetime must be between one second and 30 days")]
     BadLifetime,
     #[error("the signing key set is malformed: {0}")]
     BadKeySet(String),
@@ -136,6 +147,7 @@ pub struct TokenKeys {
 
 struct LoadedKey {
     kid: String,
+    refresh: refresh::RefreshKey,
     encoding: EncodingKey,
     decoding: DecodingKey,
     created_at: u64,
@@ -164,7 +176,8 @@ impl TokenKeys {
     /// login.
     pub fn from_key_set(set: &KeySet, settings: TokenSettings) -> Result<Self, ConfigError> {
         let lifetime = settings.lifetime.as_secs();
-        if !(60..=30 * 24 * 60 * 60).contains(&lifetime) {
+        // Seconds are allowed for tests of expiry; deployments keep the default hours.
+        if !(1..=30 * 24 * 60 * 60).contains(&lifetime) {
             return Err(ConfigError::BadLifetime);
         }
         if set.signing_key(unix_now()).is_none() {
@@ -182,6 +195,7 @@ impl TokenKeys {
             .iter()
             .map(|key| LoadedKey {
                 kid: key.kid().to_owned(),
+                refresh: refresh::RefreshKey::derive(key.secret()),
                 encoding: EncodingKey::from_secret(key.secret()),
                 decoding: DecodingKey::from_secret(key.secret()),
                 created_at: key.created_at(),
@@ -210,6 +224,22 @@ impl TokenKeys {
         self.settings.lifetime
     }
 
+    /// The refresh token of generation `counter` of a session, MAC'd with the refresh key
+    /// derived from the key that signs now.
+    pub fn refresh_token(&self, user_id: u64, session_id: &str, counter: u64) -> Option<String> {
+        let key = self.signing_key()?;
+        Some(key.refresh.token(user_id, session_id, counter))
+    }
+
+    /// What a refresh token says, if a key of the set MAC'd it. Retired keys still count
+    /// here (unlike for access tokens): a refresh token lives as long as its session, and
+    /// an idle session's token was MAC'd by the key that signed at its last refresh. A
+    /// key pruned from the set ends those sessions (docs/keys.md: prune after the session
+    /// lifetime). At most 16 keys, each one HMAC.
+    pub fn verify_refresh(&self, token: &str) -> Option<refresh::RefreshToken> {
+        self.keys.iter().find_map(|key| key.refresh.verify(token))
+    }
+
     /// Signs a token for `subject`, valid from now for the configured lifetime.
     pub fn issue(&self, subject: Subject) -> Result<(String, Claims), TokenError> {
         self.issue_at(subject, unix_now())
@@ -233,6 +263,7 @@ impl TokenKeys {
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
             jti: ulid::Ulid::new().to_string(),
+            sid: subject.sid,
         };
         let key = self
             .signing_key()
@@ -320,6 +351,7 @@ mod tests {
             account_type: "individual".into(),
             role: "user".into(),
             organization_id: None,
+            sid: Some("01J0000000000000000000SID0".into()),
         }
     }
 
@@ -358,6 +390,34 @@ mod tests {
         assert_eq!(
             TokenKeys::new(&short, TokenSettings::default()).unwrap_err(),
             ConfigError::SecretTooShort
+        );
+    }
+
+    #[test]
+    fn lifetimes_of_a_few_seconds_are_allowed_but_not_zero_or_beyond_30_days() {
+        let with = |seconds| {
+            TokenKeys::new(
+                &SecretString::from(SECRET),
+                TokenSettings {
+                    lifetime: Duration::from_secs(seconds),
+                    ..TokenSettings::default()
+                },
+            )
+            .map(drop)
+        };
+        assert_eq!(with(1), Ok(()));
+        assert_eq!(with(3), Ok(()));
+        assert_eq!(with(0), Err(ConfigError::BadLifetime));
+        assert_eq!(with(30 * 24 * 60 * 60 + 1), Err(ConfigError::BadLifetime));
+    }
+
+    #[test]
+    fn the_session_id_is_carried_as_sid() {
+        let keys = keys(SECRET);
+        let (token, _) = keys.issue(alice()).unwrap();
+        assert_eq!(
+            keys.verify(&token).unwrap().sid.as_deref(),
+            Some("01J0000000000000000000SID0")
         );
     }
 

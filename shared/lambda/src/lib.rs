@@ -47,7 +47,9 @@ async fn start() -> Result<App, lambda_http::Error> {
         // A local DynamoDB-compatible server (cargo lambda watch); deployed tables come from infra/.
         store.ensure_table().await?;
     }
-    Ok(App::new(Arc::new(store), tokens, config.limits).with_mail(mailer(&config)?, config.links))
+    Ok(App::new(Arc::new(store), tokens, config.limits)
+        .with_mail(mailer(&config)?, config.links.clone())
+        .with_sessions(config.sessions))
 }
 
 /// Where the function's mail goes: an outbox folder when one is configured (local runs).

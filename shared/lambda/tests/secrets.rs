@@ -55,6 +55,7 @@ fn subject() -> Subject {
         account_type: "individual".into(),
         role: "user".into(),
         organization_id: None,
+        sid: None,
     }
 }
 

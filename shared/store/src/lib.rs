@@ -7,6 +7,7 @@ pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod search;
+pub mod session;
 pub mod usage;
 
 use async_trait::async_trait;
@@ -18,6 +19,7 @@ pub use domain::{
     NewMemory, NewOrganization, NewUser, OrgRole, Organization, OrganizationDetail, OrganizationId,
     OrganizationProfile, ParseError, Role, Tags, User, UserId, Viewer, Visibility,
 };
+pub use session::{Caller, ClientDescription, NewSession, Session, SessionId};
 pub use usage::Usage;
 
 /// Largest page `list_memories` returns; callers ask for at most this many.
@@ -249,6 +251,56 @@ pub trait Store: Send + Sync + 'static {
         }
         Ok(read.found)
     }
+
+    // --- sessions (see `session`) ---
+
+    /// Stores a new session, live from `now`.
+    async fn create_session(
+        &self,
+        session: NewSession,
+        now: OffsetDateTime,
+    ) -> StoreResult<Session>;
+
+    /// The user's account and their session `id`, in one read: the check every
+    /// authenticated request makes. Strongly consistent, so a session ended on another
+    /// instance is seen as ended.
+    async fn caller(&self, user_id: UserId, id: &SessionId) -> StoreResult<Caller>;
+
+    /// Moves the session from generation `from` to `from + 1` (and its last use and
+    /// idle expiry to `now`), provided that it is still at `from` and live at `now`, in
+    /// one conditional write. `None` when that condition failed: another refresh won,
+    /// or the session ended or expired. However many calls race with one `from`, at
+    /// most one gets `Some`.
+    async fn rotate_session(
+        &self,
+        session: &Session,
+        from: u64,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Session>>;
+
+    /// Ends the user's session `id`. `false` if the user has no such live session.
+    async fn end_session(
+        &self,
+        user_id: UserId,
+        id: &SessionId,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
+    /// Ends every live session of the user but `except` (e.g. the one changing the
+    /// password). Sessions started while this runs may survive it.
+    async fn end_sessions(
+        &self,
+        user_id: UserId,
+        except: Option<&SessionId>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// The user's sessions live at `now`, newest first.
+    async fn list_sessions(
+        &self,
+        user_id: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Session>>;
 }
 
 /// How much of a context a search reads.

@@ -40,6 +40,7 @@ async fn fresh_dynamo_store() -> DynamoStore {
 
 conformance::suite!(fresh_dynamo_store().await);
 conformance::orgs::orgs_suite!(fresh_dynamo_store().await);
+conformance::sessions::sessions_suite!(fresh_dynamo_store().await);
 
 /// A plain SDK client on the same server, to look behind the store's back.
 async fn raw_client() -> Client {
@@ -587,4 +588,42 @@ async fn a_corrupt_deletion_record_is_unavailable_not_a_panic() {
         store.list_contexts(&viewer).await,
         Err(StoreError::Unavailable(message)) if message.contains("corrupt item")
     ));
+}
+
+/// Every authenticated request pays for this read, and every refresh for this write:
+/// one round trip each, of the units `dynamo/sessions.rs` states.
+#[tokio::test]
+async fn the_session_check_is_one_request_and_a_refresh_one_more() {
+    let store = fresh_dynamo_store().await;
+    let (user, _) = store
+        .create_user(
+            NewUser {
+                email: Email::parse(&format!("units-{}@example.com", ulid::Ulid::new())).unwrap(),
+                name: DisplayName::parse("Units", "name").unwrap(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            },
+            None,
+        )
+        .await
+        .expect("create user");
+    let new = store::NewSession {
+        user_id: user.id,
+        client: store::ClientDescription::new(Some(&"u".repeat(256)), Some("192.0.2.1")),
+        lifetime_seconds: 3600,
+        idle_seconds: 600,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let session = store.create_session(new, now).await.expect("session");
+    let (caller, check) = store::usage::measure(store.caller(user.id, &session.id)).await;
+    let caller = caller.expect("caller");
+    assert!(caller.user.is_some() && caller.session.is_some());
+    assert_eq!(check.requests, 1, "{check:?}");
+    assert_eq!(check.write_units, 0.0);
+    assert_eq!(check.read_units, 2.0, "{check:?}");
+    let (rotated, refresh) = store::usage::measure(store.rotate_session(&session, 0, now)).await;
+    assert!(rotated.expect("rotate").is_some());
+    assert_eq!(refresh.requests, 1, "{refresh:?}");
+    // DynamoDB charges 1 unit for an item under 1 KB (this one, with the longest user
+    // agent, is about 500 bytes); moto reports half of that.
+    assert!(refresh.write_units > 0.0, "{refresh:?}");
 }

@@ -5,3 +5,6 @@ mod conformance;
 
 conformance::suite!(store::embedded::EmbeddedStore::in_memory().expect("open store"));
 conformance::orgs::orgs_suite!(store::embedded::EmbeddedStore::in_memory().expect("open store"));
+conformance::sessions::sessions_suite!(
+    store::embedded::EmbeddedStore::in_memory().expect("open store")
+);

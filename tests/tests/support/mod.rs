@@ -30,6 +30,7 @@ pub fn expired_token(email: &str) -> String {
         account_type: "individual".into(),
         role: "user".into(),
         organization_id: None,
+        sid: None,
     };
     let two_days_ago = claims::unix_now() - 2 * 24 * 60 * 60;
     keys_with(SECRET)

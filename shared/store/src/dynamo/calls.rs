@@ -25,7 +25,7 @@ pub(super) const BATCH_WRITE_LIMIT: usize = 25;
 const PARALLEL_BATCHES: usize = 4;
 
 /// How often a throttled or conflicting write is tried again before giving up.
-const RETRIES: u32 = 8;
+pub(super) const RETRIES: u32 = 8;
 
 /// A failure that is not a domain outcome; the cause (with the SDK's error chain) is
 /// for the logs only.
@@ -52,6 +52,11 @@ pub(super) fn charged_writes(capacity: Option<&ConsumedCapacity>) {
     usage::record(0.0, units(capacity));
 }
 
+/// Records a call that reports its read request units per table.
+pub(super) fn charged_reads_per_table(capacities: &[ConsumedCapacity]) {
+    usage::record(capacities.iter().map(|c| units(Some(c))).sum(), 0.0);
+}
+
 /// Records a call that reports its write request units per table.
 fn charged_writes_per_table(capacities: &[ConsumedCapacity]) {
     usage::record(0.0, capacities.iter().map(|c| units(Some(c))).sum());
@@ -59,7 +64,7 @@ fn charged_writes_per_table(capacities: &[ConsumedCapacity]) {
 
 /// Short, growing pauses between retries: about 20 ms, 40 ms, 80 ms, ..., each
 /// shortened by a random part, so that writers that conflicted do not retry in step.
-fn backoff(attempt: u32) -> Duration {
+pub(super) fn backoff(attempt: u32) -> Duration {
     use std::hash::{BuildHasher, Hasher};
     let ceiling = 20u64 << attempt.min(6);
     let random = std::collections::hash_map::RandomState::new()

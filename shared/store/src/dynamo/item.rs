@@ -33,7 +33,7 @@ pub(super) fn n(value: impl Display) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn key(partition: String, sort: String) -> Item {
+pub(super) fn key(partition: String, sort: String) -> Item {
     HashMap::from([
         (TABLE_KEY.partition.to_owned(), s(partition)),
         (TABLE_KEY.sort.to_owned(), s(sort)),

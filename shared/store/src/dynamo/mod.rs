@@ -17,6 +17,7 @@
 //! | memory | `CTX#<context_id>` | `MEM#<memory_id>` | `text`, `tags` (list of strings), `created_at` |
 //! | rate counter | `RATE#<key>` | `<window start>` | `hits`, `expires_at` |
 //! | revoked token | `REVOKED#<jti>` | `REVOKED` | `expires_at` (the token's `exp` + leeway) |
+//! | login session | `SESSION#<user_id>` | `<session_id>` | see [`sessions`] |
 //!
 //! Why it holds under concurrency:
 //! - Ids come from `ADD next_id 1` on the sequence item: atomic; an id burned by a
@@ -70,6 +71,7 @@ mod calls;
 mod item;
 mod orgs;
 pub mod schema;
+mod sessions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,6 +106,7 @@ use crate::{
     Organization, OrganizationId, OrganizationProfile, Reservation, Store, StoreError, StoreResult,
     User, UserId, Viewer, Window,
 };
+use crate::{Caller, NewSession, Session, SessionId};
 
 /// Where the table is.
 #[derive(Debug, Clone)]
@@ -983,5 +986,54 @@ impl Store for DynamoStore {
 
     async fn context_of(&self, owner: UserId, name: &ContextName) -> StoreResult<Option<Context>> {
         Ok(self.own_context(owner, name).await?.0)
+    }
+
+    // --- sessions ---
+
+    async fn create_session(
+        &self,
+        session: NewSession,
+        now: OffsetDateTime,
+    ) -> StoreResult<Session> {
+        self.put_session(session, now).await
+    }
+
+    async fn caller(&self, user_id: UserId, id: &SessionId) -> StoreResult<Caller> {
+        self.read_caller(user_id, id).await
+    }
+
+    async fn rotate_session(
+        &self,
+        session: &Session,
+        from: u64,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Session>> {
+        self.rotate(session, from, now).await
+    }
+
+    async fn end_session(
+        &self,
+        user_id: UserId,
+        id: &SessionId,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.end(user_id, id, now).await
+    }
+
+    async fn end_sessions(
+        &self,
+        user_id: UserId,
+        except: Option<&SessionId>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.end_all(user_id, except, now).await
+    }
+
+    async fn list_sessions(
+        &self,
+        user_id: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Session>> {
+        self.live_sessions(user_id, now).await
     }
 }

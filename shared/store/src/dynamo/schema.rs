@@ -80,6 +80,8 @@ pub mod partition {
     pub const RATE: &str = "RATE#";
     /// Revoked token, `REVOKED#<jti>`.
     pub const REVOKED: &str = "REVOKED#";
+    /// The login sessions of one user, `SESSION#<user_id>`.
+    pub const SESSION: &str = "SESSION#";
     /// The contexts one user owns, `OWNER#<owner_id>`.
     pub const OWNER: &str = "OWNER#";
     /// The memories of one context, `CTX#<context_id>`.
@@ -88,13 +90,14 @@ pub mod partition {
     pub const INVITATION: &str = "INVITE#";
 
     /// Every prefix above.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         USER,
         EMAIL,
         ORGANIZATION,
         SEQUENCE,
         RATE,
         REVOKED,
+        SESSION,
         OWNER,
         MEMORIES,
         INVITATION,
@@ -192,6 +195,10 @@ mod tests {
             (sequence_key("user"), partition::SEQUENCE),
             (rate_key("signup:198.51.100.7", 0), partition::RATE),
             (revoked_token_key("jti"), partition::REVOKED),
+            (
+                super::super::sessions::session_key(UserId(7), &crate::SessionId::generate()),
+                partition::SESSION,
+            ),
             (context_key(UserId(7), &name), partition::OWNER),
             (invitation_key("ab12"), partition::INVITATION),
             (

@@ -17,6 +17,7 @@ use crate::{
     Organization, OrganizationDetail, OrganizationId, OrganizationProfile, Reservation, Store,
     StoreError, StoreResult, User, UserId, Viewer, Visibility, Window,
 };
+use crate::{Caller, NewSession, Session, SessionId};
 use file::make_private;
 use rows::{
     CONTEXT_COLUMNS, USER_COLUMNS, context_from_row, credentials_from_row, memory_from_row,
@@ -28,6 +29,7 @@ mod file;
 mod orgs;
 mod rows;
 mod schema;
+mod sessions;
 
 /// How long a statement waits for another process (e.g. a second local-dev) to let go
 /// of the file before giving up as `Unavailable`.
@@ -690,6 +692,75 @@ impl Store for EmbeddedStore {
                 .map_err(StoreError::unavailable)
         })
         .await
+    }
+
+    // --- sessions ---
+
+    async fn create_session(
+        &self,
+        session: NewSession,
+        now: OffsetDateTime,
+    ) -> StoreResult<Session> {
+        let session = Session::start(session, now);
+        self.write(move |transaction| {
+            sessions::create(transaction, &session)?;
+            Ok(session)
+        })
+        .await
+    }
+
+    async fn caller(&self, user_id: UserId, id: &SessionId) -> StoreResult<Caller> {
+        let id = id.clone();
+        self.run(move |connection| sessions::caller(connection, user_id, &id))
+            .await
+    }
+
+    async fn rotate_session(
+        &self,
+        session: &Session,
+        from: u64,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Session>> {
+        let session = session.clone();
+        self.write(move |transaction| {
+            sessions::rotate(transaction, &session, from, now.unix_timestamp())
+        })
+        .await
+    }
+
+    async fn end_session(
+        &self,
+        user_id: UserId,
+        id: &SessionId,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let id = id.clone();
+        self.write(move |transaction| {
+            sessions::end(transaction, user_id, &id, now.unix_timestamp())
+        })
+        .await
+    }
+
+    async fn end_sessions(
+        &self,
+        user_id: UserId,
+        except: Option<&SessionId>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let except = except.cloned();
+        self.write(move |transaction| {
+            sessions::end_all(transaction, user_id, except.as_ref(), now.unix_timestamp())
+        })
+        .await
+    }
+
+    async fn list_sessions(
+        &self,
+        user_id: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Session>> {
+        self.run(move |connection| sessions::list(connection, user_id, now.unix_timestamp()))
+            .await
     }
 }
 

@@ -86,6 +86,24 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX invitations_by_organization ON invitations (organization_id, created_at);
 "#,
+    r#"
+    -- Login sessions (see store::session); times are Unix seconds.
+    CREATE TABLE sessions (
+        id               TEXT PRIMARY KEY,
+        user_id          INTEGER NOT NULL,
+        user_agent       TEXT,
+        address          TEXT,
+        created_at       INTEGER NOT NULL,
+        last_used_at     INTEGER NOT NULL,
+        expires_at       INTEGER NOT NULL,
+        idle_expires_at  INTEGER NOT NULL,
+        idle_seconds     INTEGER NOT NULL,
+        counter          INTEGER NOT NULL,
+        rotated_at       INTEGER,
+        ended_at         INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_by_user ON sessions (user_id, id);
+"#,
 ];
 
 pub(super) fn migrate(connection: &mut Connection) -> StoreResult<()> {

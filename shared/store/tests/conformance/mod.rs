@@ -22,6 +22,7 @@ use store::{
 use time::OffsetDateTime;
 
 pub mod orgs;
+pub mod sessions;
 
 macro_rules! suite {
     ($make:expr) => {
