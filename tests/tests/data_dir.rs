@@ -84,10 +84,14 @@ const FILES: [&str; 4] = [
     "signing-keys.json",
 ];
 
+/// The folder local-dev writes its mail to (links in it are as good as passwords).
+const OUTBOX: &str = "outbox";
+
 #[track_caller]
 fn assert_private(dir: &Path) {
     assert_eq!(mode(dir), 0o700, "the data directory");
-    let found = modes(dir);
+    let mut found = modes(dir);
+    assert_eq!(found.remove(OUTBOX), Some(0o700), "the outbox folder");
     let names: Vec<&str> = found.keys().map(String::as_str).collect();
     assert_eq!(names, FILES, "the files a running local-dev keeps");
     for (name, mode) in found {
