@@ -78,6 +78,24 @@ impl Store for UnreachableStore {
     async fn delete_memory(&self, _: &Context, _: &MemoryId) -> StoreResult<()> {
         down()
     }
+    // --- mail ---
+    async fn put_one_time(&self, _: store::NewOneTime) -> StoreResult<()> {
+        down()
+    }
+    async fn use_one_time(
+        &self,
+        _: &str,
+        _: store::Purpose,
+        _: i64,
+    ) -> StoreResult<Option<store::UsedOneTime>> {
+        down()
+    }
+    async fn mark_email_verified(&self, _: UserId) -> StoreResult<()> {
+        down()
+    }
+    async fn replace_password_hash(&self, _: &Email, _: &str, _: String) -> StoreResult<bool> {
+        down()
+    }
 }
 
 const SECRET: &str = "outage-test-secret-outage-test-secret";

@@ -4,3 +4,6 @@
 mod conformance;
 
 conformance::suite!(store::embedded::EmbeddedStore::in_memory().expect("open store"));
+conformance::onetime::onetime_suite!(
+    store::embedded::EmbeddedStore::in_memory().expect("open store")
+);

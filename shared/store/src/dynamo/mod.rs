@@ -16,6 +16,7 @@
 //! | memory | `CTX#<context_id>` | `MEM#<memory_id>` | `text`, `tags` (list of strings), `created_at` |
 //! | rate counter | `RATE#<key>` | `<window start>` | `hits`, `expires_at` |
 //! | revoked token | `REVOKED#<jti>` | `REVOKED` | `expires_at` (the token's `exp` + leeway) |
+//! | one-time token | `ONETIME#<digest>` | `ONETIME` | see [`onetime`] |
 //!
 //! Why it holds under concurrency:
 //! - Ids come from `ADD next_id 1` on the sequence item: atomic; an id burned by a
@@ -67,6 +68,7 @@
 
 mod calls;
 mod item;
+mod onetime;
 pub mod schema;
 
 use std::sync::Arc;
@@ -98,8 +100,9 @@ use self::item::{
 use self::schema::{GSI1, TABLE_KEY, TTL_ATTRIBUTE};
 use crate::{
     Account, Budget, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId,
-    MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationId,
-    Reservation, Store, StoreError, StoreResult, User, UserId, Viewer, Window,
+    MemoryPage, NewContext, NewMemory, NewOneTime, NewOrganization, NewUser, Organization,
+    OrganizationId, Purpose, Reservation, Store, StoreError, StoreResult, UsedOneTime, User,
+    UserId, Viewer, Window,
 };
 
 /// Where the table is.
@@ -916,5 +919,33 @@ impl Store for DynamoStore {
             Transaction::Committed => Ok(()),
             Transaction::Refused { .. } => Err(StoreError::NotFound),
         }
+    }
+
+    // --- mail: one-time tokens, email verification, password changes ---
+
+    async fn put_one_time(&self, token: NewOneTime) -> StoreResult<()> {
+        self.put_one_time_token(token).await
+    }
+
+    async fn use_one_time(
+        &self,
+        digest: &str,
+        purpose: Purpose,
+        now: i64,
+    ) -> StoreResult<Option<UsedOneTime>> {
+        self.use_one_time_token(digest, purpose, now).await
+    }
+
+    async fn mark_email_verified(&self, user: UserId) -> StoreResult<()> {
+        self.set_email_verified(user).await
+    }
+
+    async fn replace_password_hash(
+        &self,
+        email: &Email,
+        current: &str,
+        new: String,
+    ) -> StoreResult<bool> {
+        self.swap_password_hash(email, current, new).await
     }
 }

@@ -83,9 +83,11 @@ pub mod partition {
     pub const OWNER: &str = "OWNER#";
     /// The memories of one context, `CTX#<context_id>`.
     pub const MEMORIES: &str = "CTX#";
+    /// A one-time token (email verification, password reset), `ONETIME#<digest>`.
+    pub const ONE_TIME: &str = "ONETIME#";
 
     /// Every prefix above.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 9] = [
         USER,
         EMAIL,
         ORGANIZATION,
@@ -94,6 +96,7 @@ pub mod partition {
         REVOKED,
         OWNER,
         MEMORIES,
+        ONE_TIME,
     ];
 }
 
@@ -192,6 +195,10 @@ mod tests {
             (
                 memory_key("ctx-id", &MemoryId::generate()),
                 partition::MEMORIES,
+            ),
+            (
+                super::super::onetime::one_time_key("digest"),
+                partition::ONE_TIME,
             ),
         ] {
             assert_eq!(partition_of(&key), prefix);

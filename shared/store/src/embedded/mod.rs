@@ -13,9 +13,9 @@ use time::OffsetDateTime;
 
 use crate::{
     Account, Budget, Context, ContextName, Credentials, Email, MAX_PAGE, Memory, MemoryId,
-    MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, Organization, OrganizationDetail,
-    OrganizationId, Reservation, Store, StoreError, StoreResult, User, UserId, Viewer, Visibility,
-    Window,
+    MemoryPage, NewContext, NewMemory, NewOneTime, NewOrganization, NewUser, Organization,
+    OrganizationDetail, OrganizationId, Purpose, Reservation, Store, StoreError, StoreResult,
+    UsedOneTime, User, UserId, Viewer, Visibility, Window,
 };
 use file::make_private;
 use rows::{
@@ -25,6 +25,7 @@ use rows::{
 use schema::migrate;
 
 mod file;
+mod onetime;
 mod rows;
 mod schema;
 
@@ -597,6 +598,34 @@ impl Store for EmbeddedStore {
             Ok(())
         })
         .await
+    }
+
+    // --- mail: one-time tokens, email verification, password changes ---
+
+    async fn put_one_time(&self, token: NewOneTime) -> StoreResult<()> {
+        self.put_one_time_token(token).await
+    }
+
+    async fn use_one_time(
+        &self,
+        digest: &str,
+        purpose: Purpose,
+        now: i64,
+    ) -> StoreResult<Option<UsedOneTime>> {
+        self.use_one_time_token(digest, purpose, now).await
+    }
+
+    async fn mark_email_verified(&self, user: UserId) -> StoreResult<()> {
+        self.set_email_verified(user).await
+    }
+
+    async fn replace_password_hash(
+        &self,
+        email: &Email,
+        current: &str,
+        new: String,
+    ) -> StoreResult<bool> {
+        self.swap_password_hash(email, current, new).await
     }
 }
 
