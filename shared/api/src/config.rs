@@ -24,6 +24,9 @@ pub mod vars {
         "MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS";
     pub const FAILED_LOGINS_PER_ADDRESS: &str = "MEM0_FAILED_LOGINS_PER_ADDRESS";
     pub const FAILED_LOGINS_PER_ACCOUNT: &str = "MEM0_FAILED_LOGINS_PER_ACCOUNT";
+    pub const PASSWORD_RESETS_PER_ADDRESS: &str = "MEM0_PASSWORD_RESETS_PER_ADDRESS";
+    pub const PASSWORD_RESETS_PER_ACCOUNT: &str = "MEM0_PASSWORD_RESETS_PER_ACCOUNT";
+    pub const VERIFICATION_MAILS_PER_ACCOUNT: &str = "MEM0_VERIFICATION_MAILS_PER_ACCOUNT";
     /// The origin serving the pages, e.g. `https://mem0.example.com`: links in mail point there.
     pub const PUBLIC_ORIGIN: &str = "MEM0_PUBLIC_ORIGIN";
     /// A folder to write mail to, one file per message, instead of sending it (local runs).
@@ -41,6 +44,12 @@ pub struct Limits {
     pub failed_logins_per_address: u32,
     /// Failed logins per 15 minutes at one account, from any addresses.
     pub failed_logins_per_account: u32,
+    /// Password reset requests per hour from one client address, for any emails.
+    pub password_resets_per_address: u32,
+    /// Password reset requests per hour for one email, from any addresses.
+    pub password_resets_per_account: u32,
+    /// Verification mails an account may ask to be sent again per hour.
+    pub verification_mails_per_account: u32,
 }
 
 impl Default for Limits {
@@ -50,6 +59,9 @@ impl Default for Limits {
             failed_logins_per_account_and_address: 10,
             failed_logins_per_address: 30,
             failed_logins_per_account: 30,
+            password_resets_per_address: 20,
+            password_resets_per_account: 3,
+            verification_mails_per_account: 3,
         }
     }
 }
@@ -111,7 +123,9 @@ impl Config {
     /// directly must be >= 32 bytes), `MEM0_TABLE` (required), `DYNAMODB_ENDPOINT`,
     /// `MEM0_TOKEN_TTL_SECONDS`, `MEM0_SIGNUPS_PER_HOUR` and the login budgets
     /// `MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS`, `MEM0_FAILED_LOGINS_PER_ADDRESS`,
-    /// `MEM0_FAILED_LOGINS_PER_ACCOUNT`, `MEM0_PUBLIC_ORIGIN` and `MEM0_OUTBOX_DIR`
+    /// `MEM0_FAILED_LOGINS_PER_ACCOUNT`, the mail budgets `MEM0_PASSWORD_RESETS_PER_ADDRESS`,
+    /// `MEM0_PASSWORD_RESETS_PER_ACCOUNT`, `MEM0_VERIFICATION_MAILS_PER_ACCOUNT`,
+    /// `MEM0_PUBLIC_ORIGIN` and `MEM0_OUTBOX_DIR`
     /// through `lookup`.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
@@ -160,6 +174,18 @@ impl Config {
                 failed_logins_per_account: limit(
                     vars::FAILED_LOGINS_PER_ACCOUNT,
                     defaults.failed_logins_per_account,
+                )?,
+                password_resets_per_address: limit(
+                    vars::PASSWORD_RESETS_PER_ADDRESS,
+                    defaults.password_resets_per_address,
+                )?,
+                password_resets_per_account: limit(
+                    vars::PASSWORD_RESETS_PER_ACCOUNT,
+                    defaults.password_resets_per_account,
+                )?,
+                verification_mails_per_account: limit(
+                    vars::VERIFICATION_MAILS_PER_ACCOUNT,
+                    defaults.verification_mails_per_account,
                 )?,
             },
             links: var(vars::PUBLIC_ORIGIN)
@@ -248,6 +274,7 @@ mod tests {
                 failed_logins_per_account_and_address: 4,
                 failed_logins_per_address: 5,
                 failed_logins_per_account: 6,
+                ..Limits::default()
             }
         );
         let error = config_error(&[("MEM0_SIGNUPS_PER_HOUR", "many")]);

@@ -17,6 +17,9 @@ pub enum ApiError {
     InvalidRequest(String),
     #[error("{0}")]
     WeakPassword(String),
+    /// A verification or reset token that is wrong, used or expired.
+    #[error("invalid one-time token")]
+    InvalidToken,
     #[error("authentication required")]
     Unauthorized,
     #[error("wrong email or password")]
@@ -56,6 +59,7 @@ impl ApiError {
         match self {
             Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::WeakPassword(_) => (StatusCode::BAD_REQUEST, "weak_password"),
+            Self::InvalidToken => (StatusCode::BAD_REQUEST, "invalid_token"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
@@ -79,6 +83,9 @@ impl ApiError {
             | Self::Conflict(message) => message.clone(),
             Self::Unauthorized => {
                 "Missing, invalid or expired access token. Log in again to get a new one.".into()
+            }
+            Self::InvalidToken => {
+                "This link is wrong, used already or expired. Ask for a new one.".into()
             }
             Self::InvalidCredentials => "Wrong email or password.".into(),
             Self::NotFound => "Nothing here: check the address and the name.".into(),
@@ -196,7 +203,8 @@ macro_rules! documented_errors {
 }
 
 documented_errors! {
-    /// The body or a parameter is invalid (`invalid_request`, or `weak_password` at signup).
+    /// The body or a parameter is invalid (`invalid_request`, `weak_password` for a new
+    /// password, `invalid_token` for a wrong, used or expired verification or reset token).
     BadRequest,
     /// Missing, invalid, expired or revoked access token (`unauthorized`).
     Unauthorized,

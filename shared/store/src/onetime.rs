@@ -38,4 +38,5 @@ pub struct NewOneTime {
 pub struct UsedOneTime {
     pub user_id: UserId,
     pub stamp: String,
+    pub expires_at: i64,
 }

@@ -81,6 +81,7 @@ impl DynamoStore {
                 Ok(Some(UsedOneTime {
                     user_id: UserId(read.n("user_id")?),
                     stamp: read.s("stamp")?.to_owned(),
+                    expires_at: read.n(TTL_ATTRIBUTE)?,
                 }))
             }
             Err(e)

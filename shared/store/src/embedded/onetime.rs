@@ -47,7 +47,7 @@ impl EmbeddedStore {
                 .prepare_cached(
                     "DELETE FROM one_time_tokens
                      WHERE digest = ?1 AND purpose = ?2 AND expires_at > ?3
-                     RETURNING user_id, stamp",
+                     RETURNING user_id, stamp, expires_at",
                 )
                 .and_then(|mut statement| {
                     statement
@@ -55,6 +55,7 @@ impl EmbeddedStore {
                             Ok(UsedOneTime {
                                 user_id: UserId(row.get(0)?),
                                 stamp: row.get(1)?,
+                                expires_at: row.get(2)?,
                             })
                         })
                         .optional()

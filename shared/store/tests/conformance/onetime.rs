@@ -72,6 +72,7 @@ pub async fn a_one_time_token_works_once(store: Arc<dyn Store>) {
         .expect("the token is good once");
     assert_eq!(used.user_id, user.id);
     assert_eq!(used.stamp, format!("stamp-{digest}"));
+    assert!(used.expires_at > now() + 3500);
     let again = store
         .use_one_time(&digest, Purpose::ResetPassword, now())
         .await
