@@ -20,7 +20,7 @@ pub struct Page {
 }
 
 /// The pages, at the paths the contract names (`/` is signup).
-pub const PAGES: [Page; 3] = [
+pub const PAGES: [Page; 5] = [
     Page {
         path: "/",
         file: "signup.html",
@@ -32,6 +32,14 @@ pub const PAGES: [Page; 3] = [
     Page {
         path: "/dashboard",
         file: "dashboard.html",
+    },
+    Page {
+        path: "/verify",
+        file: "verify.html",
+    },
+    Page {
+        path: "/reset",
+        file: "reset.html",
     },
 ];
 
