@@ -843,15 +843,30 @@ fn access<'a>(grants: impl IntoIterator<Item = (Target, &'a str, Vec<&'a str>)>)
 /// checks a transaction as the PutItem / UpdateItem / DeleteItem of each of its items.
 fn expected_access(binary: &str) -> Access {
     use Target::{Index, Table};
-    use partition::{EMAIL, MEMORIES, ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE, USER};
+    use partition::{
+        EMAIL, MEMORIES, ONE_TIME, ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE, USER,
+    };
     access(match binary {
         // create_user: the email check (GetItem), next_id (UpdateItem), the
         // transaction's puts (PutItem); reserve and refund of the signups per address
         // (UpdateItem).
+        // The account routes: credentials and user (GetItem), is_token_revoked
+        // (GetItem); put_one_time (PutItem); use_one_time (DeleteItem);
+        // mark_email_verified, replace_password_hash and their budgets (UpdateItem); the
+        // login budget's reset after the right current password (DeleteItem).
         "signup" => vec![
-            (Table, "dynamodb:GetItem", vec![EMAIL]),
-            (Table, "dynamodb:PutItem", vec![EMAIL, USER, ORGANIZATION]),
-            (Table, "dynamodb:UpdateItem", vec![RATE, SEQUENCE]),
+            (Table, "dynamodb:GetItem", vec![EMAIL, USER, REVOKED]),
+            (
+                Table,
+                "dynamodb:PutItem",
+                vec![EMAIL, USER, ORGANIZATION, ONE_TIME],
+            ),
+            (
+                Table,
+                "dynamodb:UpdateItem",
+                vec![RATE, SEQUENCE, USER, EMAIL],
+            ),
+            (Table, "dynamodb:DeleteItem", vec![ONE_TIME, RATE]),
         ],
         // credentials (email, then profile), user, is_token_revoked (GetItem);
         // reserve and refund (UpdateItem), reset (DeleteItem), revoke_token (PutItem).
@@ -1103,8 +1118,8 @@ fn a_role_wider_than_its_code_is_caught() {
         ),
         // A second condition key that does not scope partitions.
         (
-            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\"]",
-            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\"]\n                  StringEquals:\n                    aws:RequestedRegion: us-east-1",
+            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\", \"USER#*\", \"EMAIL#*\"]",
+            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\", \"USER#*\", \"EMAIL#*\"]\n                  StringEquals:\n                    aws:RequestedRegion: us-east-1",
         ),
         // Login allowed to write credentials.
         (
@@ -1133,8 +1148,8 @@ fn a_role_wider_than_its_code_is_caught() {
         ),
         // A partition the code needs, taken away (signup would fail in production).
         (
-            r#"["EMAIL#*", "USER#*", "ORG#*"]"#,
-            r#"["EMAIL#*", "USER#*"]"#,
+            r#"["EMAIL#*", "USER#*", "ORG#*", "ONETIME#*"]"#,
+            r#"["EMAIL#*", "USER#*", "ONETIME#*"]"#,
         ),
     ] {
         assert!(

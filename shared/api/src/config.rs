@@ -31,6 +31,10 @@ pub mod vars {
     pub const PUBLIC_ORIGIN: &str = "MEM0_PUBLIC_ORIGIN";
     /// A folder to write mail to, one file per message, instead of sending it (local runs).
     pub const OUTBOX_DIR: &str = "MEM0_OUTBOX_DIR";
+    /// The SES sender (deployed functions; read by `shared/lambda`, which owns SES).
+    pub const MAIL_FROM: &str = "MEM0_MAIL_FROM";
+    /// The SES configuration set to send with, if any.
+    pub const SES_CONFIGURATION_SET: &str = "MEM0_SES_CONFIGURATION_SET";
 }
 
 /// Abuse limits, per fixed window (see `throttle` for why these three login budgets).

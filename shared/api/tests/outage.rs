@@ -145,6 +145,23 @@ async fn every_route_answers_503_without_the_cause_when_the_store_is_down() {
         ),
         ("GET", "/auth/me", ""),
         ("POST", "/auth/logout", ""),
+        ("GET", "/auth/verify-email?token=abc", ""),
+        ("POST", "/auth/verify-email/resend", ""),
+        (
+            "POST",
+            "/auth/password/forgot",
+            r#"{"email":"a@example.com"}"#,
+        ),
+        (
+            "POST",
+            "/auth/password/reset",
+            r#"{"token":"abc","password":"another quite long passphrase"}"#,
+        ),
+        (
+            "POST",
+            "/auth/password",
+            r#"{"current_password":"whatever it is","new_password":"another quite long passphrase"}"#,
+        ),
         ("GET", "/contexts", ""),
         ("POST", "/contexts", r#"{"name":"x"}"#),
         ("GET", "/contexts/x", ""),

@@ -76,7 +76,11 @@ impl DynamoStore {
         match deleted {
             Ok(output) => {
                 charged_writes(output.consumed_capacity.as_ref());
-                let old = output.attributes.unwrap_or_default();
+                // No old item: nothing was deleted, so this call did not use it up
+                // (moto, unlike DynamoDB, lets a racing delete pass its condition).
+                let Some(old) = output.attributes.filter(|old| !old.is_empty()) else {
+                    return Ok(None);
+                };
                 let read = Read::new("one-time token", &old);
                 Ok(Some(UsedOneTime {
                     user_id: UserId(read.n("user_id")?),
