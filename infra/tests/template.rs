@@ -845,7 +845,8 @@ fn access<'a>(grants: impl IntoIterator<Item = (Target, &'a str, Vec<&'a str>)>)
 fn expected_access(binary: &str) -> Access {
     use Target::{Index, Table};
     use partition::{
-        EMAIL, INVITATION, MEMORIES, ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE, SESSION, USER,
+        EMAIL, INVITATION, MEMORIES, ONE_TIME, ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE,
+        SESSION, USER,
     };
     access(match binary {
         // create_user: the email check (GetItem), next_id (UpdateItem), the
@@ -854,6 +855,10 @@ fn expected_access(binary: &str) -> Access {
         // invitation, its organization and a profile (GetItem), the caller's session
         // check (BatchGetItem); the joining profile and the admin count (UpdateItem);
         // the invitation and its listing (DeleteItem).
+        // The account routes: credentials and user (GetItem); put_one_time (PutItem);
+        // use_one_time (DeleteItem); mark_email_verified, replace_password_hash and their
+        // budgets (UpdateItem); the login budget's reset after the right current password
+        // (DeleteItem); a reset or change ends sessions (Query, UpdateItem).
         "signup" => vec![
             (
                 Table,
@@ -861,17 +866,22 @@ fn expected_access(binary: &str) -> Access {
                 vec![EMAIL, INVITATION, ORGANIZATION, USER],
             ),
             (Table, "dynamodb:BatchGetItem", vec![USER, SESSION]),
+            (Table, "dynamodb:Query", vec![SESSION]),
             (
                 Table,
                 "dynamodb:PutItem",
-                vec![EMAIL, USER, ORGANIZATION, SESSION],
+                vec![EMAIL, USER, ORGANIZATION, SESSION, ONE_TIME],
             ),
             (
                 Table,
                 "dynamodb:UpdateItem",
-                vec![RATE, SEQUENCE, USER, ORGANIZATION],
+                vec![RATE, SEQUENCE, USER, ORGANIZATION, EMAIL, SESSION],
             ),
-            (Table, "dynamodb:DeleteItem", vec![INVITATION, ORGANIZATION]),
+            (
+                Table,
+                "dynamodb:DeleteItem",
+                vec![INVITATION, ORGANIZATION, ONE_TIME, RATE],
+            ),
         ],
         // credentials (email, then profile), user, is_token_revoked (GetItem);
         // reserve and refund (UpdateItem), reset (DeleteItem), revoke_token (PutItem);
@@ -1143,8 +1153,8 @@ fn a_role_wider_than_its_code_is_caught() {
         ),
         // A second condition key that does not scope partitions.
         (
-            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\", \"USER#*\", \"ORG#*\"]",
-            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\", \"USER#*\", \"ORG#*\"]\n                  StringEquals:\n                    aws:RequestedRegion: us-east-1",
+            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\", \"USER#*\", \"ORG#*\", \"EMAIL#*\"]",
+            "                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: [\"RATE#*\", \"SEQ#*\", \"USER#*\", \"ORG#*\", \"EMAIL#*\"]\n                  StringEquals:\n                    aws:RequestedRegion: us-east-1",
         ),
         // Login allowed to write credentials.
         (
@@ -1173,8 +1183,8 @@ fn a_role_wider_than_its_code_is_caught() {
         ),
         // A partition the code needs, taken away (signup would fail in production).
         (
-            r#"["EMAIL#*", "USER#*", "ORG#*"]"#,
-            r#"["EMAIL#*", "USER#*"]"#,
+            r#"["EMAIL#*", "USER#*", "ORG#*", "ONETIME#*"]"#,
+            r#"["EMAIL#*", "USER#*", "ONETIME#*"]"#,
         ),
     ] {
         assert!(

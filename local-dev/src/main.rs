@@ -80,6 +80,15 @@ struct Args {
     /// Invitations one organization may send per hour.
     #[arg(long, env = vars::INVITATIONS_PER_HOUR, default_value_t = api::Limits::default().invitations_per_hour)]
     invitations_per_hour: u32,
+    /// Password reset requests per hour from one address, for any emails.
+    #[arg(long, env = vars::PASSWORD_RESETS_PER_ADDRESS, default_value_t = api::Limits::default().password_resets_per_address)]
+    password_resets_per_address: u32,
+    /// Password reset requests per hour for one email, from any addresses.
+    #[arg(long, env = vars::PASSWORD_RESETS_PER_ACCOUNT, default_value_t = api::Limits::default().password_resets_per_account)]
+    password_resets_per_account: u32,
+    /// Verification mails one account may ask for again per hour.
+    #[arg(long, env = vars::VERIFICATION_MAILS_PER_ACCOUNT, default_value_t = api::Limits::default().verification_mails_per_account)]
+    verification_mails_per_account: u32,
     /// The origin links in mail point at (default: the address local-dev listens on).
     #[arg(long, env = vars::PUBLIC_ORIGIN)]
     public_origin: Option<String>,
@@ -171,6 +180,9 @@ async fn serve(args: Args) -> Result<(), StartError> {
         failed_logins_per_account: args.failed_logins_per_account,
         invitation_ttl_seconds: args.invitation_ttl_seconds,
         invitations_per_hour: args.invitations_per_hour,
+        password_resets_per_address: args.password_resets_per_address,
+        password_resets_per_account: args.password_resets_per_account,
+        verification_mails_per_account: args.verification_mails_per_account,
     };
     let sessions = api::SessionSettings {
         lifetime_seconds: args.session_lifetime_seconds,

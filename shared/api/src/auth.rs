@@ -15,7 +15,7 @@ use crate::extract::{Authenticated, ClientAddr, JsonBody};
 use crate::reply::{Reply, Succeeded};
 use crate::sessions::{self, Issued, UserAgent};
 use crate::throttle::{LoginAttempt, SignupAttempt};
-use crate::{SharedApp, password, summary};
+use crate::{SharedApp, account, password, summary};
 
 /// A person signing up.
 #[derive(Deserialize, ToSchema)]
@@ -249,6 +249,10 @@ async fn signup(
         account_type = user.account_type.as_str(),
         "signed up"
     );
+    // The account works without it; the dashboard offers to send another.
+    if account::send_verification(app, &user).await.is_err() {
+        tracing::warn!(user_id = user.id.0, "signed up without a verification mail");
+    }
     let Issued {
         jwt_token,
         refresh_token,

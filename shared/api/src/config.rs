@@ -25,6 +25,9 @@ pub mod vars {
         "MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS";
     pub const FAILED_LOGINS_PER_ADDRESS: &str = "MEM0_FAILED_LOGINS_PER_ADDRESS";
     pub const FAILED_LOGINS_PER_ACCOUNT: &str = "MEM0_FAILED_LOGINS_PER_ACCOUNT";
+    pub const PASSWORD_RESETS_PER_ADDRESS: &str = "MEM0_PASSWORD_RESETS_PER_ADDRESS";
+    pub const PASSWORD_RESETS_PER_ACCOUNT: &str = "MEM0_PASSWORD_RESETS_PER_ACCOUNT";
+    pub const VERIFICATION_MAILS_PER_ACCOUNT: &str = "MEM0_VERIFICATION_MAILS_PER_ACCOUNT";
     /// The origin serving the pages, e.g. `https://mem0.example.com`: links in mail point there.
     pub const PUBLIC_ORIGIN: &str = "MEM0_PUBLIC_ORIGIN";
     /// A folder to write mail to, one file per message, instead of sending it (local runs).
@@ -39,6 +42,10 @@ pub mod vars {
     pub const SESSION_IDLE_SECONDS: &str = "MEM0_SESSION_IDLE_SECONDS";
     /// Seconds during which a just-rotated refresh token still gets its child.
     pub const REFRESH_GRACE_SECONDS: &str = "MEM0_REFRESH_GRACE_SECONDS";
+    /// The SES sender (deployed functions; read by `shared/lambda`, which owns SES).
+    pub const MAIL_FROM: &str = "MEM0_MAIL_FROM";
+    /// The SES configuration set to send with, if any.
+    pub const SES_CONFIGURATION_SET: &str = "MEM0_SES_CONFIGURATION_SET";
 }
 
 /// Login sessions' lifetimes (see `crate::sessions`).
@@ -96,6 +103,12 @@ pub struct Limits {
     pub invitation_ttl_seconds: u32,
     /// Invitations (each a mail) one organization may send per hour.
     pub invitations_per_hour: u32,
+    /// Password reset requests per hour from one client address, for any emails.
+    pub password_resets_per_address: u32,
+    /// Password reset requests per hour for one email, from any addresses.
+    pub password_resets_per_account: u32,
+    /// Verification mails an account may ask to be sent again per hour.
+    pub verification_mails_per_account: u32,
 }
 
 impl Default for Limits {
@@ -107,6 +120,9 @@ impl Default for Limits {
             failed_logins_per_account: 30,
             invitation_ttl_seconds: 7 * 24 * 3600,
             invitations_per_hour: 50,
+            password_resets_per_address: 20,
+            password_resets_per_account: 3,
+            verification_mails_per_account: 3,
         }
     }
 }
@@ -178,9 +194,11 @@ impl Config {
     /// directly must be well-formed, a bare key >= 32 bytes), `MEM0_TABLE` (required), `DYNAMODB_ENDPOINT`,
     /// `MEM0_TOKEN_TTL_SECONDS`, `MEM0_SIGNUPS_PER_HOUR` and the login budgets
     /// `MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS`, `MEM0_FAILED_LOGINS_PER_ADDRESS`,
-    /// `MEM0_FAILED_LOGINS_PER_ACCOUNT`, `MEM0_PUBLIC_ORIGIN`, `MEM0_OUTBOX_DIR`,
-    /// `MEM0_INVITATION_TTL_SECONDS`, `MEM0_INVITATIONS_PER_HOUR`, and the session
-    /// lifetimes `MEM0_SESSION_LIFETIME_SECONDS`, `MEM0_SESSION_IDLE_SECONDS`,
+    /// `MEM0_FAILED_LOGINS_PER_ACCOUNT`, the mail budgets `MEM0_PASSWORD_RESETS_PER_ADDRESS`,
+    /// `MEM0_PASSWORD_RESETS_PER_ACCOUNT`, `MEM0_VERIFICATION_MAILS_PER_ACCOUNT`,
+    /// `MEM0_PUBLIC_ORIGIN`, `MEM0_OUTBOX_DIR`, `MEM0_INVITATION_TTL_SECONDS`,
+    /// `MEM0_INVITATIONS_PER_HOUR`, and the session lifetimes
+    /// `MEM0_SESSION_LIFETIME_SECONDS`, `MEM0_SESSION_IDLE_SECONDS`,
     /// `MEM0_REFRESH_GRACE_SECONDS` through `lookup`.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
@@ -238,6 +256,18 @@ impl Config {
                 invitations_per_hour: limit(
                     vars::INVITATIONS_PER_HOUR,
                     defaults.invitations_per_hour,
+                )?,
+                password_resets_per_address: limit(
+                    vars::PASSWORD_RESETS_PER_ADDRESS,
+                    defaults.password_resets_per_address,
+                )?,
+                password_resets_per_account: limit(
+                    vars::PASSWORD_RESETS_PER_ACCOUNT,
+                    defaults.password_resets_per_account,
+                )?,
+                verification_mails_per_account: limit(
+                    vars::VERIFICATION_MAILS_PER_ACCOUNT,
+                    defaults.verification_mails_per_account,
                 )?,
             },
             links: var(vars::PUBLIC_ORIGIN)

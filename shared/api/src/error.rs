@@ -224,8 +224,9 @@ macro_rules! documented_errors {
 }
 
 documented_errors! {
-    /// The body or a parameter is invalid (`invalid_request`, or `weak_password` at signup,
-    /// or `invalid_token` for an invitation that is unknown, used, revoked or expired).
+    /// The body or a parameter is invalid (`invalid_request`, `weak_password` for a new
+    /// password, `invalid_token` for a link's token that is wrong, used, revoked or
+    /// expired: an invitation, an email verification or a password reset).
     BadRequest,
     /// Missing, invalid, expired or revoked access token (`unauthorized`).
     Unauthorized,

@@ -2,6 +2,7 @@
 //! `Router` (`routes.rs`): a handler reads like the request's story, parse -> authorize
 //! -> do -> respond, with the parsing done by the extractors in `extract.rs`.
 
+mod account;
 mod auth;
 pub mod config;
 mod contexts;

@@ -19,20 +19,27 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::{SharedApp, auth, contexts, orgs, sessions, summary};
+use crate::{SharedApp, account, auth, contexts, orgs, sessions, summary};
 
 /// A function's routes with their documentation, before they get their state.
 pub type Routes = OpenApiRouter<SharedApp>;
 
 /// The `signup` function: `POST /auth/signup/individual`, `POST /auth/signup/organization`,
-/// and `POST /invitations/{preview,accept}` (accepting may create the account, so it
-/// needs the password policy that only this function links).
+/// the routes that mail links or set passwords (it links the password-strength
+/// dictionaries already): `GET /auth/verify-email`, `POST /auth/verify-email/resend`,
+/// `POST /auth/password/forgot`, `POST /auth/password/reset`, `POST /auth/password`;
+/// and `POST /invitations/{preview,accept}` (accepting may create the account).
 pub fn signup() -> Routes {
     OpenApiRouter::new()
         .routes(routes!(auth::signup_individual))
         .routes(routes!(auth::signup_organization))
         .routes(routes!(orgs::preview))
         .routes(routes!(orgs::accept))
+        .routes(routes!(account::verify_email))
+        .routes(routes!(account::resend_verification))
+        .routes(routes!(account::forgot_password))
+        .routes(routes!(account::reset_password))
+        .routes(routes!(account::change_password))
 }
 
 /// The `login` function: `POST /auth/login`, `GET /auth/me`, and the sessions:

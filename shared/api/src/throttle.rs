@@ -174,6 +174,70 @@ impl SignupAttempt {
     }
 }
 
+// --- mail: password reset requests and verification mails ---
+
+const MAIL_WINDOW_SECONDS: u32 = 60 * 60;
+
+/// The budgets one mail-sending request spends, per hour, all or none: each mail is
+/// counted before the account is even looked up, so neither a mailbox can be flooded
+/// nor the sending paid for in bulk.
+pub(crate) struct MailAttempt {
+    budgets: Vec<Budget>,
+    window: Window,
+    now: OffsetDateTime,
+}
+
+impl MailAttempt {
+    /// A password reset request for `email` from `client`: per address (many emails
+    /// from one client) and per email (one mailbox from many clients), the same whether
+    /// or not the email has an account.
+    pub(crate) fn password_reset(
+        email: &Email,
+        client: &str,
+        limits: &Limits,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            budgets: vec![
+                Budget {
+                    key: format!("reset:address:{}", address_key(client)),
+                    limit: limits.password_resets_per_address,
+                },
+                Budget {
+                    key: format!("reset:account:{email}"),
+                    limit: limits.password_resets_per_account,
+                },
+            ],
+            window: Window::containing(now, MAIL_WINDOW_SECONDS),
+            now,
+        }
+    }
+
+    /// Another verification mail for the account `user_id`.
+    pub(crate) fn verification(
+        user_id: store::UserId,
+        limits: &Limits,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            budgets: vec![Budget {
+                key: format!("verify:account:{user_id}"),
+                limit: limits.verification_mails_per_account,
+            }],
+            window: Window::containing(now, MAIL_WINDOW_SECONDS),
+            now,
+        }
+    }
+
+    /// Takes this request from every budget, or answers 429 and takes nothing.
+    pub(crate) async fn reserve(&self, store: &dyn Store) -> ApiResult<()> {
+        match store.reserve(&self.budgets, self.window).await? {
+            Reservation::Granted => Ok(()),
+            Reservation::Refused => Err(rate_limited(self.window, self.now)),
+        }
+    }
+}
+
 async fn give_back_if_busy<T>(
     store: &dyn Store,
     keys: &[&str],

@@ -49,6 +49,9 @@ fn fixture() -> &'static Fixture {
             failed_logins_per_account_and_address: u32::MAX,
             failed_logins_per_address: u32::MAX,
             failed_logins_per_account: u32::MAX,
+            password_resets_per_address: u32::MAX,
+            password_resets_per_account: u32::MAX,
+            verification_mails_per_account: u32::MAX,
             ..Limits::default()
         };
         let keys = keys().expect("keys");

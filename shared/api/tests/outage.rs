@@ -150,6 +150,24 @@ impl Store for UnreachableStore {
     async fn list_sessions(&self, _: UserId, _: OffsetDateTime) -> StoreResult<Vec<Session>> {
         down()
     }
+    // --- mail ---
+    async fn put_one_time(&self, _: store::NewOneTime) -> StoreResult<()> {
+        down()
+    }
+    async fn use_one_time(
+        &self,
+        _: &str,
+        _: store::Purpose,
+        _: i64,
+    ) -> StoreResult<Option<store::UsedOneTime>> {
+        down()
+    }
+    async fn mark_email_verified(&self, _: UserId) -> StoreResult<()> {
+        down()
+    }
+    async fn replace_password_hash(&self, _: &Email, _: &str, _: String) -> StoreResult<bool> {
+        down()
+    }
 }
 
 const SECRET: &str = "outage-test-secret-outage-test-secret";
@@ -208,6 +226,23 @@ async fn every_route_answers_503_without_the_cause_when_the_store_is_down() {
         ),
         ("GET", "/auth/sessions", ""),
         ("DELETE", "/auth/sessions/01ARZ3NDEKTSV4RRFFQ69G5FAV", ""),
+        ("GET", "/auth/verify-email?token=abc", ""),
+        ("POST", "/auth/verify-email/resend", ""),
+        (
+            "POST",
+            "/auth/password/forgot",
+            r#"{"email":"a@example.com"}"#,
+        ),
+        (
+            "POST",
+            "/auth/password/reset",
+            r#"{"token":"abc","password":"another quite long passphrase"}"#,
+        ),
+        (
+            "POST",
+            "/auth/password",
+            r#"{"current_password":"whatever it is","new_password":"another quite long passphrase"}"#,
+        ),
         ("GET", "/contexts", ""),
         ("POST", "/contexts", r#"{"name":"x"}"#),
         ("GET", "/contexts/x", ""),

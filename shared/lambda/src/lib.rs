@@ -2,6 +2,7 @@
 //! store -> router -> `lambda_http::run`, and one structured log line per request.
 
 mod secrets;
+pub mod ses;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -47,17 +48,27 @@ async fn start() -> Result<App, lambda_http::Error> {
         // A local DynamoDB-compatible server (cargo lambda watch); deployed tables come from infra/.
         store.ensure_table().await?;
     }
+    let mailer = mailer(&config, &aws)?;
     Ok(App::new(Arc::new(store), tokens, config.limits)
-        .with_mail(mailer(&config)?, config.links.clone())
+        .with_mail(mailer, config.links.clone())
         .with_sessions(config.sessions))
 }
 
-/// Where the function's mail goes: an outbox folder when one is configured (local runs).
-fn mailer(config: &Config) -> Result<Arc<dyn api::Mailer>, lambda_http::Error> {
-    Ok(match &config.outbox_dir {
-        Some(dir) => Arc::new(api::mail::Outbox::open(dir)?),
-        None => Arc::new(api::mail::NotConfigured),
-    })
+/// Where the function's mail goes: an outbox folder when one is configured (local
+/// runs), else SES when a sender is, else nowhere (said once, here).
+fn mailer(config: &Config, aws: &SdkConfig) -> Result<Arc<dyn api::Mailer>, lambda_http::Error> {
+    if let Some(dir) = &config.outbox_dir {
+        return Ok(Arc::new(api::mail::Outbox::open(dir)?));
+    }
+    Ok(
+        match ses::SesSettings::from_vars(|name| std::env::var(name).ok()) {
+            Some(settings) => Arc::new(ses::SesMailer::new(aws, settings)),
+            None => {
+                tracing::info!("{} is not set: this function sends no mail", ses::MAIL_FROM);
+                Arc::new(api::mail::NotConfigured)
+            }
+        },
+    )
 }
 
 /// The keys the function signs and verifies tokens with, read once per cold start: the

@@ -20,7 +20,7 @@ pub struct Page {
 }
 
 /// The pages, at the paths the contract names (`/` is signup).
-pub const PAGES: [Page; 4] = [
+pub const PAGES: [Page; 6] = [
     Page {
         path: "/",
         file: "signup.html",
@@ -37,6 +37,14 @@ pub const PAGES: [Page; 4] = [
     Page {
         path: "/invite",
         file: "invite.html",
+    },
+    Page {
+        path: "/verify",
+        file: "verify.html",
+    },
+    Page {
+        path: "/reset",
+        file: "reset.html",
     },
 ];
 

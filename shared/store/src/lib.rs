@@ -6,6 +6,7 @@
 pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+pub mod onetime;
 pub mod search;
 pub mod session;
 pub mod usage;
@@ -19,6 +20,7 @@ pub use domain::{
     NewMemory, NewOrganization, NewUser, OrgRole, Organization, OrganizationDetail, OrganizationId,
     OrganizationProfile, ParseError, Role, Tags, User, UserId, Viewer, Visibility,
 };
+pub use onetime::{NewOneTime, Purpose, UsedOneTime};
 pub use session::{Caller, ClientDescription, NewSession, Session, SessionId};
 pub use usage::Usage;
 
@@ -301,6 +303,36 @@ pub trait Store: Send + Sync + 'static {
         user_id: UserId,
         now: OffsetDateTime,
     ) -> StoreResult<Vec<Session>>;
+
+    // --- mail: one-time tokens, email verification, password changes ---
+
+    /// Keeps a one-time token (by its digest) until its `expires_at`.
+    async fn put_one_time(&self, token: NewOneTime) -> StoreResult<()>;
+
+    /// Uses up the token with this digest, provided it is for `purpose` and `now` (Unix
+    /// seconds) is before its `expires_at`, in one atomic step: of any number of
+    /// concurrent calls for one token, exactly one gets it. `None` for an unknown, used,
+    /// expired or other-purpose token.
+    async fn use_one_time(
+        &self,
+        digest: &str,
+        purpose: Purpose,
+        now: i64,
+    ) -> StoreResult<Option<UsedOneTime>>;
+
+    /// Marks the user's email as verified; verifying twice is fine. `NotFound` when
+    /// there is no such user.
+    async fn mark_email_verified(&self, user: UserId) -> StoreResult<()>;
+
+    /// Replaces the password hash of the account with this email, provided it is still
+    /// `current`, in one atomic step; `false` (and nothing changed) when it is not, e.g.
+    /// a concurrent change won, or when there is no such account.
+    async fn replace_password_hash(
+        &self,
+        email: &Email,
+        current: &str,
+        new: String,
+    ) -> StoreResult<bool>;
 }
 
 /// How much of a context a search reads.

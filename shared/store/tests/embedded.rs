@@ -8,3 +8,6 @@ conformance::orgs::orgs_suite!(store::embedded::EmbeddedStore::in_memory().expec
 conformance::sessions::sessions_suite!(
     store::embedded::EmbeddedStore::in_memory().expect("open store")
 );
+conformance::onetime::onetime_suite!(
+    store::embedded::EmbeddedStore::in_memory().expect("open store")
+);

@@ -18,6 +18,7 @@
 //! | rate counter | `RATE#<key>` | `<window start>` | `hits`, `expires_at` |
 //! | revoked token | `REVOKED#<jti>` | `REVOKED` | `expires_at` (the token's `exp` + leeway) |
 //! | login session | `SESSION#<user_id>` | `<session_id>` | see [`sessions`] |
+//! | one-time token | `ONETIME#<digest>` | `ONETIME` | see [`onetime`] |
 //!
 //! Why it holds under concurrency:
 //! - Ids come from `ADD next_id 1` on the sequence item: atomic; an id burned by a
@@ -69,6 +70,7 @@
 
 mod calls;
 mod item;
+mod onetime;
 mod orgs;
 pub mod schema;
 mod sessions;
@@ -102,9 +104,9 @@ use self::item::{
 use self::schema::{GSI1, TABLE_KEY, TTL_ATTRIBUTE};
 use crate::{
     Account, Budget, Context, ContextName, Credentials, Email, Invitation, Invitee, MAX_PAGE,
-    Member, Memory, MemoryId, MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, OrgRole,
-    Organization, OrganizationId, OrganizationProfile, Reservation, Store, StoreError, StoreResult,
-    User, UserId, Viewer, Window,
+    Member, Memory, MemoryId, MemoryPage, NewContext, NewMemory, NewOneTime, NewOrganization,
+    NewUser, OrgRole, Organization, OrganizationId, OrganizationProfile, Purpose, Reservation,
+    Store, StoreError, StoreResult, UsedOneTime, User, UserId, Viewer, Window,
 };
 use crate::{Caller, NewSession, Session, SessionId};
 
@@ -1035,5 +1037,33 @@ impl Store for DynamoStore {
         now: OffsetDateTime,
     ) -> StoreResult<Vec<Session>> {
         self.live_sessions(user_id, now).await
+    }
+
+    // --- mail: one-time tokens, email verification, password changes ---
+
+    async fn put_one_time(&self, token: NewOneTime) -> StoreResult<()> {
+        self.put_one_time_token(token).await
+    }
+
+    async fn use_one_time(
+        &self,
+        digest: &str,
+        purpose: Purpose,
+        now: i64,
+    ) -> StoreResult<Option<UsedOneTime>> {
+        self.use_one_time_token(digest, purpose, now).await
+    }
+
+    async fn mark_email_verified(&self, user: UserId) -> StoreResult<()> {
+        self.set_email_verified(user).await
+    }
+
+    async fn replace_password_hash(
+        &self,
+        email: &Email,
+        current: &str,
+        new: String,
+    ) -> StoreResult<bool> {
+        self.swap_password_hash(email, current, new).await
     }
 }

@@ -89,8 +89,11 @@ pub mod partition {
     /// A pending invitation by its token's SHA-256 digest, `INVITE#<hex digest>`.
     pub const INVITATION: &str = "INVITE#";
 
+    /// A one-time token (email verification, password reset), `ONETIME#<digest>`.
+    pub const ONE_TIME: &str = "ONETIME#";
+
     /// Every prefix above.
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 11] = [
         USER,
         EMAIL,
         ORGANIZATION,
@@ -101,6 +104,7 @@ pub mod partition {
         OWNER,
         MEMORIES,
         INVITATION,
+        ONE_TIME,
     ];
 }
 
@@ -208,6 +212,10 @@ mod tests {
             (
                 memory_key("ctx-id", &MemoryId::generate()),
                 partition::MEMORIES,
+            ),
+            (
+                super::super::onetime::one_time_key("digest"),
+                partition::ONE_TIME,
             ),
         ] {
             assert_eq!(partition_of(&key), prefix);

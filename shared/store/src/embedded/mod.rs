@@ -13,9 +13,10 @@ use time::OffsetDateTime;
 
 use crate::{
     Account, Budget, Context, ContextName, Credentials, Email, Invitation, Invitee, MAX_PAGE,
-    Member, Memory, MemoryId, MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, OrgRole,
-    Organization, OrganizationDetail, OrganizationId, OrganizationProfile, Reservation, Store,
-    StoreError, StoreResult, User, UserId, Viewer, Visibility, Window,
+    Member, Memory, MemoryId, MemoryPage, NewContext, NewMemory, NewOneTime, NewOrganization,
+    NewUser, OrgRole, Organization, OrganizationDetail, OrganizationId, OrganizationProfile,
+    Purpose, Reservation, Store, StoreError, StoreResult, UsedOneTime, User, UserId, Viewer,
+    Visibility, Window,
 };
 use crate::{Caller, NewSession, Session, SessionId};
 use file::make_private;
@@ -26,6 +27,7 @@ use rows::{
 use schema::migrate;
 
 mod file;
+mod onetime;
 mod orgs;
 mod rows;
 mod schema;
@@ -761,6 +763,34 @@ impl Store for EmbeddedStore {
     ) -> StoreResult<Vec<Session>> {
         self.run(move |connection| sessions::list(connection, user_id, now.unix_timestamp()))
             .await
+    }
+
+    // --- mail: one-time tokens, email verification, password changes ---
+
+    async fn put_one_time(&self, token: NewOneTime) -> StoreResult<()> {
+        self.put_one_time_token(token).await
+    }
+
+    async fn use_one_time(
+        &self,
+        digest: &str,
+        purpose: Purpose,
+        now: i64,
+    ) -> StoreResult<Option<UsedOneTime>> {
+        self.use_one_time_token(digest, purpose, now).await
+    }
+
+    async fn mark_email_verified(&self, user: UserId) -> StoreResult<()> {
+        self.set_email_verified(user).await
+    }
+
+    async fn replace_password_hash(
+        &self,
+        email: &Email,
+        current: &str,
+        new: String,
+    ) -> StoreResult<bool> {
+        self.swap_password_hash(email, current, new).await
     }
 }
 

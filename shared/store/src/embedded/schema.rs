@@ -104,6 +104,16 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX sessions_by_user ON sessions (user_id, id);
 "#,
+    r#"
+    CREATE TABLE one_time_tokens (
+        digest      TEXT PRIMARY KEY,
+        purpose     TEXT NOT NULL,
+        user_id     INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        stamp       TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX one_time_tokens_by_expiry ON one_time_tokens (expires_at);
+"#,
 ];
 
 pub(super) fn migrate(connection: &mut Connection) -> StoreResult<()> {
