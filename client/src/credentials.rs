@@ -18,6 +18,9 @@ pub struct Saved {
     pub email: String,
     /// The API the token was issued by: it is only good there, and only ever sent there.
     pub api_url: ApiUrl,
+    /// Rotates on every refresh; files written before sessions have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +96,33 @@ pub fn save(saved: &Saved) -> Result<PathBuf, CredentialsError> {
     Ok(path)
 }
 
+/// Held while a refresh is under way, so that two mem0 processes never present the
+/// same refresh token one after the other (the second would end the session). The lock
+/// is the kernel's (flock), so it goes away with its process even after a crash.
+pub struct RefreshLock {
+    _file: fs::File,
+}
+
+/// Waits for the saved login's refresh lock (a sibling file) on the blocking pool.
+pub async fn lock() -> Result<RefreshLock, CredentialsError> {
+    let path = path()?.with_extension("json.lock");
+    let target = path.clone();
+    tokio::task::spawn_blocking(move || {
+        create_private_dir(target.parent().unwrap_or(Path::new(".")))?;
+        let file = open_lock_file(&target)?;
+        file.lock()?;
+        Ok(file)
+    })
+    .await
+    .unwrap_or_else(|join| Err(io::Error::other(join)))
+    .map(|file| RefreshLock { _file: file })
+    .map_err(|source| CredentialsError::Io {
+        action: "lock",
+        path,
+        source,
+    })
+}
+
 /// Deletes the saved login; `false` if there was none.
 pub fn remove() -> Result<bool, CredentialsError> {
     let path = path()?;
@@ -128,6 +158,26 @@ fn private_file(path: &Path) -> io::Result<fs::File> {
         .write(true)
         .create_new(true)
         .mode(0o600)
+        .open(path)
+}
+
+#[cfg(unix)]
+fn open_lock_file(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_lock_file(path: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
         .open(path)
 }
 
