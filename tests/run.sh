@@ -48,7 +48,7 @@ cargo test --workspace --locked
 
 echo "== end-to-end tests again, local-dev on the DynamoDB store"
 # --workspace keeps the feature set of the build above, so nothing is compiled again.
-MEM0_E2E_STORE=dynamodb DYNAMODB_ENDPOINT="$endpoint" cargo test --workspace --locked --test e2e
+MEM0_E2E_STORE=dynamodb DYNAMODB_ENDPOINT="$endpoint" cargo test --workspace --locked --test e2e --test refresh
 
 echo "== the API Lambdas under cargo lambda watch"
 bash tests/lambda-watch.sh "$endpoint"
