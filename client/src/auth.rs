@@ -5,12 +5,13 @@
 //! twice (a spent refresh token ends the whole session).
 
 use std::future::Future;
+use std::path::PathBuf;
 
 use tokio::sync::Mutex;
 
 use crate::api::{Api, ApiError};
 use crate::api_url::ApiUrl;
-use crate::credentials::{self, Saved};
+use crate::credentials::{self, Chain, Saved};
 use crate::session::{Caller, NoSession, Session};
 use crate::token;
 
@@ -56,15 +57,30 @@ pub struct Auth<R> {
     /// can't be written back). `None`: the saved login, re-read on every use, so that a
     /// `mem0 login` or another process's refresh is picked up at once.
     env: Option<Mutex<Session>>,
+    /// For the environment's refresh token: the file its rotations are recorded in.
+    chain: Option<PathBuf>,
     flight: Mutex<()>,
 }
 
 impl<R: Rotate> Auth<R> {
-    /// The environment's token if one is set, else the saved login.
+    /// The environment's token if one is set, else the saved login. An environment
+    /// refresh token that was rotated before (by an earlier run) continues its chain.
     pub fn new(caller: Caller, url: ApiUrl, rotate: R) -> Self {
-        let env = Session::from_env(caller).map(Mutex::new);
+        let mut env = Session::from_env(caller);
+        let chain = env
+            .as_ref()
+            .and_then(|session| session.refresh.as_deref())
+            .and_then(|seed| credentials::chain_path(seed).ok());
+        if let (Some(session), Some(path)) = (env.as_mut(), chain.as_deref())
+            && let Ok(Some(link)) = credentials::load_chain(path)
+            && link.api_url == url
+        {
+            session.token = link.token;
+            session.refresh = Some(link.refresh_token);
+        }
         Self {
-            env,
+            env: env.map(Mutex::new),
+            chain,
             ..Self::saved(caller, url, rotate)
         }
     }
@@ -76,6 +92,7 @@ impl<R: Rotate> Auth<R> {
             url,
             rotate,
             env: None,
+            chain: None,
             flight: Mutex::new(()),
         }
     }
@@ -138,17 +155,46 @@ impl<R: Rotate> Auth<R> {
         if current.token != stale.token {
             return Ok(current);
         }
+        let Some(path) = &self.chain else {
+            let fresh = self.rotate(&current).await?;
+            return Ok(adopt(&mut *env.lock().await, fresh.access, fresh.refresh));
+        };
+        let _lock = credentials::lock(path).await.map_err(NoSession::from)?;
+        // Another server started from the same configuration may have rotated it.
+        if let Some(link) = credentials::load_chain(path).map_err(NoSession::from)?
+            && link.api_url == self.url
+            && link.token != current.token
+        {
+            return Ok(adopt(
+                &mut *env.lock().await,
+                link.token,
+                link.refresh_token,
+            ));
+        }
         let fresh = self.rotate(&current).await?;
-        let mut held = env.lock().await;
-        held.token = fresh.access;
-        held.refresh = Some(fresh.refresh);
-        Ok(held.clone())
+        let session = adopt(
+            &mut *env.lock().await,
+            fresh.access.clone(),
+            fresh.refresh.clone(),
+        );
+        // Kept in memory first: if the file can't be written this run still goes on.
+        credentials::save_chain(
+            path,
+            &Chain {
+                token: fresh.access,
+                refresh_token: fresh.refresh,
+                api_url: self.url.clone(),
+            },
+        )
+        .map_err(NoSession::from)?;
+        Ok(session)
     }
 
     /// Under the credentials file's lock, and with the file read again inside it: two
     /// processes refreshing at once would otherwise both present the same refresh token.
     async fn refresh_saved(&self, stale: &Session) -> Result<Session, AuthError> {
-        let _lock = credentials::lock().await.map_err(NoSession::from)?;
+        let path = credentials::path().map_err(NoSession::from)?;
+        let _lock = credentials::lock(&path).await.map_err(NoSession::from)?;
         let current = Session::saved(&self.url)?;
         if current.token != stale.token {
             return Ok(current);
@@ -180,6 +226,12 @@ impl<R: Rotate> Auth<R> {
             Err(other) => Err(AuthError::Api(other)),
         }
     }
+}
+
+fn adopt(held: &mut Session, token: String, refresh: String) -> Session {
+    held.token = token;
+    held.refresh = Some(refresh);
+    held.clone()
 }
 
 #[cfg(test)]
@@ -243,6 +295,7 @@ mod tests {
             url: ApiUrl::parse("http://127.0.0.1:8000").expect("url"),
             rotate: Arc::clone(&counter),
             env: Some(Mutex::new(session)),
+            chain: None,
             flight: Mutex::new(()),
         };
         (Arc::new(auth), counter)
