@@ -417,6 +417,9 @@ fn describe_user(user: &User, session: &Session, expires_at: Option<i64>, url: &
         ),
         None => "token: expiry unknown".to_owned(),
     });
+    if session.refresh.is_some() {
+        lines.push("token renewal: automatic (refresh token saved)".to_owned());
+    }
     lines.push(format!("token from: {}", session.describe_source()));
     lines.push(format!("server: {url}"));
     lines.join("\n")

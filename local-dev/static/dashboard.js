@@ -32,10 +32,14 @@
   /** Ends the session on the server (best effort: leaving must never be blocked), then leaves. */
   function endSessions(path, button) {
     button.disabled = true;
-    var leave = function () { goToLogin(false); };
-    var refresh = M.getRefreshToken();
-    M.api(path, { method: 'POST', token: state.token, body: refresh ? { refresh_token: refresh } : undefined })
-      .then(leave, leave);
+    var leave = function () { if (!state.leaving) goToLogin(false); };
+    // A token that expired while the computer slept is renewed first: its session is
+    // what is being ended.
+    freshToken().then(function (token) {
+      if (!token) return null;
+      var refresh = M.getRefreshToken();
+      return M.api(path, { method: 'POST', token: token, body: refresh ? { refresh_token: refresh } : undefined });
+    }).then(leave, leave);
   }
 
   function onLogout() {
@@ -69,8 +73,9 @@
         goToLogin(true);
         return null;
       }
-      // The server could not be asked: keep the token while it lasts.
-      return M.tokenIsLive(state.token) ? state.token : null;
+      // The server could not be asked: carry on with the token; the request that
+      // follows says what is wrong (or, if it is a 401, ends the session).
+      return state.token;
     });
   }
 
