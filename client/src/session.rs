@@ -170,7 +170,7 @@ impl Session {
     /// timed out: only a new login helps.
     pub fn ended(&self, caller: Caller) -> String {
         format!(
-            "Your session has ended (logged out, perhaps from another device, or unused for too long). {}",
+            "Your session has ended (logged out or revoked, perhaps from another device, or unused for too long). {}",
             fix(caller, Some(self))
         )
     }
