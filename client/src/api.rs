@@ -67,6 +67,34 @@ pub struct User {
 #[derive(Debug, Deserialize)]
 pub struct UserBody {
     pub user: User,
+    /// Servers from before sessions send none; their logins simply can't be refreshed.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Refreshed {
+    pub jwt_token: String,
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionInfo {
+    pub session_id: String,
+    pub created_at: String,
+    #[serde(default)]
+    pub last_used_at: Option<String>,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub current: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionInfo>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -204,9 +232,37 @@ impl Api {
         self.send(Method::GET, "/auth/me", Some(token), None).await
     }
 
-    pub async fn logout(&self, token: &str) -> Result<Reply<Done>, ApiError> {
-        self.send(Method::POST, "/auth/logout", Some(token), None)
+    /// Ends the token's session (its refresh token with it), or with `all` every session.
+    pub async fn logout(&self, token: &str, all: bool) -> Result<Reply<Done>, ApiError> {
+        let path = if all {
+            "/auth/logout?scope=all"
+        } else {
+            "/auth/logout"
+        };
+        self.send(Method::POST, path, Some(token), None).await
+    }
+
+    /// Trades a refresh token for a new access token and the next refresh token.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Reply<Refreshed>, ApiError> {
+        let body = json!({"refresh_token": refresh_token});
+        self.send(Method::POST, "/auth/refresh", None, Some(body))
             .await
+    }
+
+    pub async fn sessions(&self, token: &str) -> Result<Reply<SessionList>, ApiError> {
+        self.send(Method::GET, "/auth/sessions", Some(token), None)
+            .await
+    }
+
+    pub async fn end_session(&self, token: &str, id: &str) -> Result<Reply<Done>, ApiError> {
+        let path = format!("/auth/sessions/{}", segment(id));
+        self.send(Method::DELETE, &path, Some(token), None)
+            .await
+            .map_err(|error| {
+                not_found(error, || {
+                    format!("No session {id:?} of yours (ids are shown by `mem0 sessions`).")
+                })
+            })
     }
 
     pub async fn contexts(&self, token: &str) -> Result<Reply<ContextList>, ApiError> {

@@ -3,11 +3,16 @@
 
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 
-use crate::api::{Api, ApiError, Context, Memory, NewOrganization, NewUser, Reply, User};
+use std::future::Future;
+
+use crate::api::{
+    Api, ApiError, Context, Memory, NewOrganization, NewUser, Reply, SessionInfo, User, UserBody,
+};
 use crate::api_url::ApiUrl;
+use crate::auth::{Auth, AuthError};
 use crate::credentials::{self, CredentialsError, Saved};
 use crate::session::{Caller, NoSession, Session, Source};
-use crate::{Command, ContextCommand, OrgCommand, Password, token};
+use crate::{Command, ContextCommand, OrgCommand, Password, SessionsCommand, token};
 
 /// Why a command failed; each kind has its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -56,27 +61,31 @@ impl From<ApiError> for Failure {
     }
 }
 
+impl From<AuthError> for Failure {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::NoSession(NoSession::Credentials(error)) => error.into(),
+            AuthError::NoSession(missing) => Failure::Auth(missing.explain(Caller::Cli)),
+            AuthError::Refused(message) => Failure::Auth(message),
+            AuthError::Api(error) => error.into(),
+        }
+    }
+}
+
 struct Ctx {
     api: Api,
+    auth: Auth<Api>,
     json: bool,
 }
 
 impl Ctx {
-    fn session(&self) -> Result<Session, Failure> {
-        Session::resolve(Caller::Cli, self.api.url()).map_err(|error| match error {
-            NoSession::Credentials(error) => error.into(),
-            refused => Failure::Auth(refused.explain(Caller::Cli)),
-        })
-    }
-
-    /// Turns a 401 into the sentence that says why and how to fix it.
-    fn authed<T>(&self, session: &Session, result: Result<T, ApiError>) -> Result<T, Failure> {
-        result.map_err(|error| match error {
-            ApiError::Unauthorized { .. } => {
-                Failure::Auth(session.refused(Caller::Cli, self.api.url()))
-            }
-            other => other.into(),
-        })
+    /// `request` with the session's token, renewed when due or refused (see `Auth`).
+    async fn send<T, F, Fut>(&self, request: F) -> Result<(Session, T), Failure>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        Ok(self.auth.send(request).await?)
     }
 
     /// A message of the client's own; with `--json` in the API's `{success, message}` shape.
@@ -105,7 +114,9 @@ impl Ctx {
 }
 
 pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> {
-    let ctx = Ctx { api, json };
+    let auth = Auth::new(Caller::Cli, api.url().clone(), api.clone());
+    let ctx = Ctx { api, auth, json };
+    let api = &ctx.api;
     match command {
         Command::Signup(args) => {
             let password = read_password(&args.password, true)?;
@@ -121,7 +132,7 @@ pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> 
                 industry: args.industry.as_deref(),
             });
             let reply = ctx.api.signup(user, organization).await?;
-            let path = save_login(&ctx, &reply.data.user)?;
+            let path = save_login(&ctx, &reply.data)?;
             ctx.print(&reply, |body| {
                 format!(
                     "Signed up and logged in as {} ({}).\nToken saved to {}.",
@@ -134,15 +145,16 @@ pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> 
         Command::Login(args) => {
             let password = read_password(&args.password, false)?;
             let reply = ctx.api.login(&args.email, &password).await?;
-            let path = save_login(&ctx, &reply.data.user)?;
+            let path = save_login(&ctx, &reply.data)?;
             ctx.print(&reply, |body| {
-                let expiry = body
-                    .user
-                    .jwt_token
-                    .as_deref()
-                    .and_then(token::expiry)
-                    .map(|exp| format!(" It expires at {}.", token::rfc3339(exp)))
-                    .unwrap_or_default();
+                let expiry = match (
+                    body.user.jwt_token.as_deref().and_then(token::expiry),
+                    &body.refresh_token,
+                ) {
+                    (Some(_), Some(_)) => " It renews itself before it expires.".to_owned(),
+                    (Some(exp), None) => format!(" It expires at {}.", token::rfc3339(exp)),
+                    (None, _) => String::new(),
+                };
                 format!(
                     "Logged in as {}. Token saved to {}.{expiry}",
                     body.user.email,
@@ -150,10 +162,28 @@ pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> 
                 )
             });
         }
-        Command::Logout => logout(&ctx).await?,
+        Command::Logout(args) => logout(&ctx, args.all).await?,
+        Command::Sessions { command: None } => {
+            let (_, reply) = ctx
+                .send(|token| async move { api.sessions(&token).await })
+                .await?;
+            ctx.print(&reply, |body| session_table(&body.sessions));
+        }
+        Command::Sessions {
+            command: Some(SessionsCommand::Revoke { id }),
+        } => {
+            let id = &id;
+            let (_, reply) = ctx
+                .send(|token| async move { api.end_session(&token, id).await })
+                .await?;
+            ctx.print(&reply, |_| {
+                format!("Ended session {id}: its tokens no longer work.")
+            });
+        }
         Command::Whoami => {
-            let session = ctx.session()?;
-            let mut reply = ctx.authed(&session, ctx.api.me(&session.token).await)?;
+            let (session, mut reply) = ctx
+                .send(|token| async move { api.me(&token).await })
+                .await?;
             let expires_at = token::expiry(&session.token);
             reply.raw["token"] = serde_json::json!({
                 "source": session.describe_source(),
@@ -164,8 +194,9 @@ pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> 
             });
         }
         Command::Contexts => {
-            let session = ctx.session()?;
-            let reply = ctx.authed(&session, ctx.api.contexts(&session.token).await)?;
+            let (_, reply) = ctx
+                .send(|token| async move { api.contexts(&token).await })
+                .await?;
             ctx.print(&reply, |body| context_table(&body.contexts));
         }
         Command::Context(ContextCommand::Create {
@@ -173,17 +204,14 @@ pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> 
             description,
             visibility,
         }) => {
-            let session = ctx.session()?;
-            let result = ctx
-                .api
-                .create_context(
-                    &session.token,
-                    &name,
-                    description.as_deref(),
-                    visibility.map(|v| v.as_str()),
-                )
-                .await;
-            let reply = ctx.authed(&session, result)?;
+            let (name_ref, description) = (&name, description.as_deref());
+            let visibility = visibility.map(|v| v.as_str());
+            let (_, reply) = ctx
+                .send(|token| async move {
+                    api.create_context(&token, name_ref, description, visibility)
+                        .await
+                })
+                .await?;
             ctx.print(&reply, |body| {
                 format!(
                     "Created context {} ({}).",
@@ -192,39 +220,29 @@ pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> 
             });
         }
         Command::Context(ContextCommand::Delete { name }) => {
-            let session = ctx.session()?;
-            let reply = ctx.authed(
-                &session,
-                ctx.api.delete_context(&session.token, &name).await,
-            )?;
+            let name_ref = &name;
+            let (_, reply) = ctx
+                .send(|token| async move { api.delete_context(&token, name_ref).await })
+                .await?;
             ctx.print(&reply, |_| {
                 format!("Deleted context {name} and its memories.")
             });
         }
         Command::Remember(args) => {
             let text = memory_text(args.text)?;
-            let session = ctx.session()?;
-            let result = ctx
-                .api
-                .remember(&session.token, &args.context, &text, &args.tags)
-                .await;
-            let reply = ctx.authed(&session, result)?;
+            let (context, text, tags) = (&args.context, &text, &args.tags);
+            let (_, reply) = ctx
+                .send(|token| async move { api.remember(&token, context, text, tags).await })
+                .await?;
             ctx.print(&reply, |body| {
                 format!("Remembered in {} (id {}).", args.context, body.memory.id)
             });
         }
         Command::Recall(args) => {
-            let session = ctx.session()?;
-            let result = ctx
-                .api
-                .recall(
-                    &session.token,
-                    &args.context,
-                    args.query.as_deref(),
-                    args.limit,
-                )
-                .await;
-            let reply = ctx.authed(&session, result)?;
+            let (context, query, limit) = (&args.context, args.query.as_deref(), args.limit);
+            let (_, reply) = ctx
+                .send(|token| async move { api.recall(&token, context, query, limit).await })
+                .await?;
             ctx.print(&reply, |page| {
                 let mut text = memory_list(&page.memories);
                 if page.next_cursor.is_some() {
@@ -234,18 +252,16 @@ pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> 
             });
         }
         Command::Forget(args) => {
-            let session = ctx.session()?;
-            let result = ctx
-                .api
-                .forget(&session.token, &args.context, &args.id)
-                .await;
-            let reply = ctx.authed(&session, result)?;
+            let (context, id) = (&args.context, &args.id);
+            let (_, reply) = ctx
+                .send(|token| async move { api.forget(&token, context, id).await })
+                .await?;
             ctx.print(&reply, |_| {
                 format!("Forgot memory {} in {}.", args.id, args.context)
             });
         }
         Command::Org(command) => org(&ctx, command).await?,
-        Command::Mcp => crate::mcp::serve(ctx.api).await?,
+        Command::Mcp => crate::mcp::serve(ctx.api.clone()).await?,
     }
     Ok(())
 }
@@ -254,8 +270,10 @@ pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> 
 async fn org(ctx: &Ctx, command: OrgCommand) -> Result<(), Failure> {
     use reqwest::Method;
     use serde_json::{Value, json};
-    let session = ctx.session()?;
-    let me = ctx.authed(&session, ctx.api.me(&session.token).await)?;
+    let api = &ctx.api;
+    let (_, me) = ctx
+        .send(|token| async move { api.me(&token).await })
+        .await?;
     let Some(org) = me.data.user.organization_id else {
         return Err(Failure::Other(
             "You belong to no organization. Accept an invitation (the link in its mail) to join one."
@@ -287,10 +305,10 @@ async fn org(ctx: &Ctx, command: OrgCommand) -> Result<(), Failure> {
         }
         OrgCommand::Leave => (Method::DELETE, format!("{base}/members/{user_id}"), None),
     };
-    let reply = ctx.authed(
-        &session,
-        ctx.api.call(method, &path, &session.token, body).await,
-    )?;
+    let (method, path, body) = (&method, &path, &body);
+    let (_, reply) = ctx
+        .send(|token| async move { api.call(method.clone(), path, &token, body.clone()).await })
+        .await?;
     let text = |body: &Value| -> String {
         let s = |value: &Value| value.as_str().unwrap_or_default().to_owned();
         match &command {
@@ -351,47 +369,54 @@ async fn org(ctx: &Ctx, command: OrgCommand) -> Result<(), Failure> {
     Ok(())
 }
 
-fn save_login(ctx: &Ctx, user: &User) -> Result<std::path::PathBuf, Failure> {
-    let token = user
+fn save_login(ctx: &Ctx, body: &UserBody) -> Result<std::path::PathBuf, Failure> {
+    let token = body
+        .user
         .jwt_token
         .clone()
         .ok_or_else(|| Failure::Other("the server's reply has no token".to_owned()))?;
     Ok(credentials::save(&Saved {
         token,
-        email: user.email.clone(),
+        email: body.user.email.clone(),
         api_url: ctx.api.url().clone(),
+        refresh_token: body.refresh_token.clone(),
     })?)
 }
 
-/// Revokes the saved token (or, with none saved, the one in MEM0_USER_TOKEN) on the
-/// server, and deletes the saved file even if the server can't be reached.
-async fn logout(ctx: &Ctx) -> Result<(), Failure> {
+/// Ends the saved login's session (or, with none saved, MEM0_USER_TOKEN's) on the
+/// server, or with `all` every session, and deletes the saved file even if the server
+/// can't be reached.
+async fn logout(ctx: &Ctx, all: bool) -> Result<(), Failure> {
     let saved = credentials::load()?;
     let env_var = Caller::Cli.token_vars()[0];
-    let env_token = std::env::var(env_var).ok().filter(|t| !t.trim().is_empty());
-    let (token, source, api) = match (saved, env_token) {
+    let (api, source) = match (saved, Session::from_env(Caller::Cli)) {
         // A saved token is revoked where it was issued, whatever MEM0_API_URL says now:
         // it is never sent anywhere else.
         (Some(saved), _) => {
             let api = Api::new(&saved.api_url)
                 .map_err(|error| Failure::Other(format!("cannot set up HTTP: {error}")))?;
-            (saved.token, Source::Saved, api)
+            (api, Source::Saved)
         }
-        (None, Some(token)) => (
-            token.trim().to_owned(),
-            Source::Env(env_var),
-            ctx.api.clone(),
-        ),
+        (None, Some(session)) => (ctx.api.clone(), session.source),
         (None, None) => {
             ctx.say("Not logged in; nothing to do.");
             return Ok(());
         }
     };
-    // The saved file goes first: whatever the server says, this machine forgets the login.
+    // Through `Auth`, so an expired access token is renewed first: the session it
+    // belongs to may well be alive, and that is what is being ended.
+    let auth = match source {
+        Source::Saved => Auth::saved(Caller::Cli, api.url().clone(), api.clone()),
+        Source::Env(_) => Auth::new(Caller::Cli, api.url().clone(), api.clone()),
+    };
+    let api = &api;
+    let revoked = auth
+        .send(|token| async move { api.logout(&token, all).await })
+        .await;
+    // Whatever the server said, this machine forgets the login.
     if source == Source::Saved {
         credentials::remove()?;
     }
-    let revoked = api.logout(&token).await;
     let note = match source {
         Source::Saved if std::env::var_os(env_var).is_some() => {
             format!(" {env_var} is still set in this shell.")
@@ -399,22 +424,26 @@ async fn logout(ctx: &Ctx) -> Result<(), Failure> {
         Source::Env(var) => format!(" Unset {var} in this shell."),
         Source::Saved => String::new(),
     };
+    let done = if all {
+        "Logged out everywhere: every session of yours has ended."
+    } else {
+        "Logged out: this session has ended and its tokens no longer work."
+    };
     match revoked {
-        Ok(reply) => {
-            ctx.print(&reply, |_| {
-                format!("Logged out: the token no longer works.{note}")
-            });
+        Ok((_, reply)) => {
+            ctx.print(&reply, |_| format!("{done}{note}"));
             Ok(())
         }
-        // Already expired or revoked: nothing left to revoke.
-        Err(ApiError::Unauthorized { .. }) => {
+        // Expired, revoked or ended already: nothing left to end here.
+        Err(AuthError::Refused(_)) => {
             ctx.say(&format!(
                 "Logged out (the token was already expired or revoked).{note}"
             ));
             Ok(())
         }
-        Err(error) => Err(Failure::Other(format!(
-            "{}the token could not be revoked on the server: {error}",
+        Err(AuthError::NoSession(error)) => Err(Failure::from(AuthError::NoSession(error))),
+        Err(AuthError::Api(error)) => Err(Failure::Other(format!(
+            "{}the session could not be ended on the server: {error}",
             if source == Source::Saved {
                 "Deleted the saved login, but "
             } else {
@@ -492,9 +521,56 @@ fn describe_user(user: &User, session: &Session, expires_at: Option<i64>, url: &
         ),
         None => "token: expiry unknown".to_owned(),
     });
+    if session.refresh.is_some() {
+        lines.push("token renewal: automatic (refresh token saved)".to_owned());
+    }
     lines.push(format!("token from: {}", session.describe_source()));
     lines.push(format!("server: {url}"));
     lines.join("\n")
+}
+
+fn session_table(sessions: &[SessionInfo]) -> String {
+    if sessions.is_empty() {
+        return "No sessions.".to_owned();
+    }
+    let width = sessions
+        .iter()
+        .map(|s| s.session_id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(2);
+    let mut out = format!(
+        "  {:width$}  {:20}  {:20}  WHERE\n",
+        "ID", "CREATED", "LAST USED"
+    );
+    for s in sessions {
+        let place = [s.user_agent.as_deref(), s.address.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(one_line)
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" from ");
+        out.push_str(&format!(
+            "{} {:width$}  {:20}  {:20}  {}\n",
+            if s.current { "*" } else { " " },
+            s.session_id,
+            token::short_time(&s.created_at),
+            s.last_used_at
+                .as_deref()
+                .map(token::short_time)
+                .unwrap_or_default(),
+            if place.is_empty() {
+                "unknown".to_owned()
+            } else {
+                place
+            },
+        ));
+    }
+    out.push_str(
+        "* this session. End one with `mem0 sessions revoke ID`, all with `mem0 logout --all`.",
+    );
+    out
 }
 
 fn context_table(contexts: &[Context]) -> String {

@@ -5,6 +5,7 @@
 
 mod api;
 mod api_url;
+mod auth;
 mod cli;
 mod credentials;
 mod mcp;
@@ -23,9 +24,9 @@ use domain::{ContextAddress, ContextName};
     name = "mem0",
     version,
     about = "Keep memories in named contexts and recall them; also an MCP server (`mem0 mcp`).",
-    after_help = "Token: MEM0_USER_TOKEN, else the saved login (`mem0 login`). A saved token is only \
-                  sent to the server that issued it, and no token goes over plain http:// to \
-                  another machine.\n\
+    after_help = "Token: MEM0_USER_TOKEN, else the saved login (`mem0 login`), which renews itself \
+                  before it expires. A saved token is only sent to the server that issued it, \
+                  and no token goes over plain http:// to another machine.\n\
                   Exit codes: 0 ok, 1 error, 2 usage, 3 not logged in / token expired or refused."
 )]
 pub struct Cli {
@@ -45,8 +46,13 @@ pub enum Command {
     Signup(Signup),
     /// Log in and save the token for later commands.
     Login(Login),
-    /// Revoke the saved token on the server and delete it here.
-    Logout,
+    /// End this session on the server (or with --all every session) and delete the saved login.
+    Logout(Logout),
+    /// List your sessions (where and when each logged in), or end one.
+    Sessions {
+        #[command(subcommand)]
+        command: Option<SessionsCommand>,
+    },
     /// Show who the token belongs to and when it expires.
     Whoami,
     /// List your contexts and those shared with your organization.
@@ -63,8 +69,21 @@ pub enum Command {
     /// Your organization: its members, roles and invitations.
     #[command(subcommand)]
     Org(OrgCommand),
-    /// Serve the MCP tools over stdio (token from MEM0_JWT_TOKEN, MEM0_USER_TOKEN or the saved login).
+    /// Serve the MCP tools over stdio (token from MEM0_JWT_TOKEN [+ MEM0_REFRESH_TOKEN], MEM0_USER_TOKEN or the saved login).
     Mcp,
+}
+
+#[derive(Debug, Args)]
+pub struct Logout {
+    /// End every session of yours, on every device (the CLI, MCP servers, browsers).
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// End one session by its id, as `mem0 sessions` shows it.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Args)]

@@ -11,9 +11,12 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::api::{Api, ApiError, Reply};
+use std::sync::Arc;
+
+use crate::api::{Api, Reply};
+use crate::auth::{Auth, AuthError};
 use crate::cli::Failure;
-use crate::session::{Caller, Session};
+use crate::session::{Caller, NoSession, Session};
 use domain::{ContextAddress, ContextName};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -58,6 +61,8 @@ pub struct ForgetArgs {
 #[derive(Clone)]
 pub struct Mem0Tools {
     api: Api,
+    /// One for all tool calls, so that concurrent calls share a refresh.
+    auth: Arc<Auth<Api>>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -66,8 +71,10 @@ type ToolResult = Result<String, String>;
 #[tool_router]
 impl Mem0Tools {
     fn new(api: Api) -> Self {
+        let auth = Auth::new(Caller::Mcp, api.url().clone(), api.clone());
         Self {
             api,
+            auth: Arc::new(auth),
             tool_router: Self::tool_router(),
         }
     }
@@ -78,12 +85,12 @@ impl Mem0Tools {
     async fn remember(&self, Parameters(args): Parameters<RememberArgs>) -> ToolResult {
         let context = parse_address(&args.context)?;
         let tags = args.tags.unwrap_or_default();
-        let session = self.session()?;
+        let (api, context, text, tags) = (&self.api, &context, &args.text, &tags);
         let reply = self
-            .api
-            .remember(&session.token, &context, &args.text, &tags)
+            .auth
+            .send(|token| async move { api.remember(&token, context, text, tags).await })
             .await;
-        self.answer(&session, reply, "memory")
+        answer(reply, "memory")
     }
 
     #[tool(
@@ -94,12 +101,12 @@ impl Mem0Tools {
         if args.limit.is_some_and(|limit| !(1..=100).contains(&limit)) {
             return Err("limit must be from 1 to 100.".to_owned());
         }
-        let session = self.session()?;
+        let (api, context, query, limit) = (&self.api, &context, args.query.as_deref(), args.limit);
         let reply = self
-            .api
-            .recall(&session.token, &context, args.query.as_deref(), args.limit)
+            .auth
+            .send(|token| async move { api.recall(&token, context, query, limit).await })
             .await;
-        let mut page = self.answer_value(&session, reply)?;
+        let mut page = answer_value(reply)?;
         if let Some(object) = page.as_object_mut() {
             object.remove("success");
         }
@@ -110,9 +117,12 @@ impl Mem0Tools {
         description = "List the mem0 contexts you can use (yours and those shared with your organization), with their descriptions and memory counts. Each has an `address` to pass as `context` to the other tools: its name for your own, OWNER_ID:NAME for one shared by another member (shown with its `owner`)."
     )]
     async fn list_contexts(&self) -> ToolResult {
-        let session = self.session()?;
-        let reply = self.api.contexts(&session.token).await;
-        let mut listed = self.answer_value(&session, reply)?;
+        let api = &self.api;
+        let reply = self
+            .auth
+            .send(|token| async move { api.contexts(&token).await })
+            .await;
+        let mut listed = answer_value(reply)?;
         if let Some(contexts) = listed["contexts"].as_array_mut() {
             for context in contexts {
                 let address = context["href"]
@@ -130,51 +140,41 @@ impl Mem0Tools {
     #[tool(description = "Create a private mem0 context to keep memories in.")]
     async fn create_context(&self, Parameters(args): Parameters<CreateContextArgs>) -> ToolResult {
         let name = parse_context(&args.name)?;
-        let session = self.session()?;
+        let (api, name, description) = (&self.api, &name, args.description.as_deref());
         let reply = self
-            .api
-            .create_context(&session.token, &name, args.description.as_deref(), None)
+            .auth
+            .send(|token| async move { api.create_context(&token, name, description, None).await })
             .await;
-        self.answer(&session, reply, "context")
+        answer(reply, "context")
     }
 
     #[tool(description = "Delete one memory from a mem0 context by its id.")]
     async fn forget(&self, Parameters(args): Parameters<ForgetArgs>) -> ToolResult {
         let context = parse_address(&args.context)?;
-        let session = self.session()?;
-        let reply = self.api.forget(&session.token, &context, &args.id).await;
-        self.answer_value(&session, reply)?;
+        let (api, context_ref, id) = (&self.api, &context, &args.id);
+        let reply = self
+            .auth
+            .send(|token| async move { api.forget(&token, context_ref, id).await })
+            .await;
+        answer_value(reply)?;
         Ok(format!("Forgot memory {} in context {context}.", args.id))
     }
 }
 
-impl Mem0Tools {
-    /// The token is looked up on every call, so a `mem0 login` fixes things without a restart.
-    fn session(&self) -> Result<Session, String> {
-        Session::resolve(Caller::Mcp, self.api.url()).map_err(|error| error.explain(Caller::Mcp))
-    }
+/// The reply's `field` as JSON text.
+fn answer<T>(reply: Result<(Session, Reply<T>), AuthError>, field: &str) -> ToolResult {
+    let body = answer_value(reply)?;
+    Ok(body[field].to_string())
+}
 
-    /// The reply's `field` as JSON text.
-    fn answer<T>(
-        &self,
-        session: &Session,
-        reply: Result<Reply<T>, ApiError>,
-        field: &str,
-    ) -> ToolResult {
-        let body = self.answer_value(session, reply)?;
-        Ok(body[field].to_string())
-    }
-
-    fn answer_value<T>(
-        &self,
-        session: &Session,
-        reply: Result<Reply<T>, ApiError>,
-    ) -> Result<Value, String> {
-        reply.map(|reply| reply.raw).map_err(|error| match error {
-            ApiError::Unauthorized { .. } => session.refused(Caller::Mcp, self.api.url()),
+fn answer_value<T>(reply: Result<(Session, Reply<T>), AuthError>) -> Result<Value, String> {
+    reply
+        .map(|(_, reply)| reply.raw)
+        .map_err(|error| match error {
+            AuthError::NoSession(NoSession::Credentials(error)) => error.to_string(),
+            AuthError::NoSession(missing) => missing.explain(Caller::Mcp),
             other => other.to_string(),
         })
-    }
 }
 
 fn parse_context(raw: &str) -> Result<ContextName, String> {

@@ -14,6 +14,8 @@ pub enum Source {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub token: String,
+    /// Without one the token is used until it expires, as before sessions.
+    pub refresh: Option<String>,
     pub source: Source,
     /// The saved login's email, for hints.
     pub email: Option<String>,
@@ -32,6 +34,17 @@ impl Caller {
         match self {
             Caller::Cli => &["MEM0_USER_TOKEN"],
             Caller::Mcp => &["MEM0_JWT_TOKEN", "MEM0_USER_TOKEN"],
+        }
+    }
+
+    /// Where a refresh token for the environment's access token may be. Only the MCP
+    /// server has one: it runs long enough to use the rotated tokens it keeps in memory,
+    /// while each CLI command would leave the next one the spent token (and presenting
+    /// a spent refresh token ends the session).
+    pub fn refresh_var(self) -> Option<&'static str> {
+        match self {
+            Caller::Cli => None,
+            Caller::Mcp => Some("MEM0_REFRESH_TOKEN"),
         }
     }
 }
@@ -81,18 +94,27 @@ impl NoSession {
 }
 
 impl Session {
-    /// A token from the environment is the user's choice for `target`; the saved one is
+    /// A token from the environment is the user's choice for whichever server is asked.
+    pub fn from_env(caller: Caller) -> Option<Self> {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+        };
+        caller.token_vars().iter().find_map(|name| {
+            Some(Self {
+                token: var(name)?,
+                refresh: caller.refresh_var().and_then(var),
+                source: Source::Env(name),
+                email: None,
+            })
+        })
+    }
+
+    /// The saved login, read afresh (another mem0 process may have refreshed it). It is
     /// only good for (and only ever sent to) the server that issued it.
-    pub fn resolve(caller: Caller, target: &ApiUrl) -> Result<Self, NoSession> {
-        for var in caller.token_vars() {
-            if let Some(token) = std::env::var(var).ok().filter(|t| !t.trim().is_empty()) {
-                return Ok(Self {
-                    token: token.trim().to_owned(),
-                    source: Source::Env(var),
-                    email: None,
-                });
-            }
-        }
+    pub fn saved(target: &ApiUrl) -> Result<Self, NoSession> {
         let saved = credentials::load()?.ok_or(NoSession::Missing)?;
         if saved.api_url != *target {
             return Err(NoSession::OtherServer {
@@ -103,6 +125,7 @@ impl Session {
         }
         Ok(Self {
             token: saved.token,
+            refresh: saved.refresh_token,
             source: Source::Saved,
             email: Some(saved.email),
         })
@@ -122,11 +145,15 @@ impl Session {
         token::expiry(&self.token).filter(|&exp| exp <= token::now())
     }
 
-    /// The sentence for a 401: why (expired, or refused) and how to get a working token.
-    pub fn refused(&self, caller: Caller, api_url: &ApiUrl) -> String {
+    /// The sentence for a 401 that no refresh fixed: why (expired, session ended, or
+    /// refused) and how to get a working token. `server_says` is the 401's message.
+    pub fn refused(&self, caller: Caller, api_url: &ApiUrl, server_says: &str) -> String {
+        if server_says.contains("session has ended") {
+            return self.ended(caller);
+        }
         let why = match self.expired_at() {
             Some(exp) => format!(
-                "The mem0 token from {} expired at {} ({}).",
+                "The access token from {} expired at {} ({}).",
                 self.describe_source(),
                 token::rfc3339(exp),
                 token::relative(exp)
@@ -137,6 +164,15 @@ impl Session {
             ),
         };
         format!("{why} {}", fix(caller, Some(self)))
+    }
+
+    /// Logged out (here or from another device), refresh token refused, or the session
+    /// timed out: only a new login helps.
+    pub fn ended(&self, caller: Caller) -> String {
+        format!(
+            "Your session has ended (logged out or revoked, perhaps from another device, or unused for too long). {}",
+            fix(caller, Some(self))
+        )
     }
 }
 

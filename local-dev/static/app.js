@@ -7,7 +7,7 @@
 (function () {
   'use strict';
 
-  var KEYS = Object.freeze({ token: 'mem0_token', user: 'mem0_user' });
+  var KEYS = Object.freeze({ token: 'mem0_token', user: 'mem0_user', refresh: 'mem0_refresh_token' });
 
   /* ---------- storage ---------- */
 
@@ -38,14 +38,25 @@
     }
   }
 
+  function getRefreshToken() {
+    return storageGet(KEYS.refresh);
+  }
+
   /**
-   * Stores a login/signup `user` exactly as the seed guide says: mem0_token is
-   * user.jwt_token and mem0_user is the JSON of the whole user (token included).
+   * Stores a login/signup answer exactly as the seed guide says: mem0_token is
+   * user.jwt_token and mem0_user is the JSON of the whole user (token included); the
+   * answer's refresh_token, when there is one, goes to mem0_refresh_token.
    * Returns false if there is no token or storage refused it.
    */
-  function saveSession(user) {
+  function saveSession(body) {
+    var user = body && body.user;
     if (!user || typeof user.jwt_token !== 'string' || !user.jwt_token) return false;
     if (!storageSet(KEYS.token, user.jwt_token)) return false;
+    if (typeof body.refresh_token === 'string' && body.refresh_token) {
+      if (!storageSet(KEYS.refresh, body.refresh_token)) return false;
+    } else {
+      storageRemove(KEYS.refresh);
+    }
     return storageSet(KEYS.user, JSON.stringify(user));
   }
 
@@ -60,6 +71,7 @@
 
   function clearSession() {
     storageRemove(KEYS.token);
+    storageRemove(KEYS.refresh);
     storageRemove(KEYS.user);
   }
 
@@ -94,6 +106,76 @@
   function tokenIsLive(token) {
     var exp = tokenExpiry(token);
     return !!exp && exp.getTime() > Date.now();
+  }
+
+  /**
+   * True once 80% of the token's lifetime (exp - iat) has passed: renewing then leaves
+   * a fifth of it for a slow network. Without iat, only once it has expired.
+   */
+  function tokenRefreshDue(token) {
+    var payload = decodeJwt(token);
+    if (!payload || typeof payload.exp !== 'number') return false;
+    var exp = payload.exp * 1000;
+    if (typeof payload.iat !== 'number') return Date.now() >= exp;
+    var iat = payload.iat * 1000;
+    return Date.now() - iat >= 0.8 * (exp - iat);
+  }
+
+  /** Milliseconds until tokenRefreshDue turns true (0 if it is), or null when it never will. */
+  function msUntilRefresh(token) {
+    var payload = decodeJwt(token);
+    if (!payload || typeof payload.exp !== 'number') return null;
+    var exp = payload.exp * 1000;
+    var at = typeof payload.iat === 'number' ? payload.iat * 1000 + 0.8 * (exp - payload.iat * 1000) : exp;
+    return Math.max(0, at - Date.now());
+  }
+
+  /* ---------- session renewal ---------- */
+
+  var refreshing = null;
+
+  /**
+   * Trades the refresh token for new tokens, one refresh at a time: callers on this page
+   * share the one under way, and other tabs wait for it too where the browser has Web
+   * Locks (the refresh token rotates; presenting a spent one ends the session). `stale`
+   * is the access token the caller holds: if another tab has already replaced it, that
+   * replacement is used without a request. Resolves to {token} (the access token to use
+   * now), {ended: true} when the server refused the refresh token, or {failed: result}
+   * when the server could not be asked.
+   */
+  function refreshSession(stale) {
+    if (refreshing) return refreshing;
+    var run = function () {
+      var current = getToken();
+      if (current && current !== stale && tokenIsLive(current)) return { token: current };
+      var refresh = getRefreshToken();
+      if (!refresh) return { ended: true };
+      return api('/auth/refresh', { method: 'POST', body: { refresh_token: refresh } }).then(function (result) {
+        var body = result.body || {};
+        if (result.ok && typeof body.jwt_token === 'string' && typeof body.refresh_token === 'string') {
+          storageSet(KEYS.refresh, body.refresh_token);
+          storageSet(KEYS.token, body.jwt_token);
+          var user = getUser();
+          if (user) {
+            user.jwt_token = body.jwt_token;
+            storageSet(KEYS.user, JSON.stringify(user));
+          }
+          return { token: body.jwt_token };
+        }
+        if (result.status === 401) return { ended: true };
+        return { failed: result };
+      });
+    };
+    var locks = navigator.locks && typeof navigator.locks.request === 'function' ? navigator.locks : null;
+    var flight = locks ? locks.request('mem0-refresh', run) : Promise.resolve().then(run);
+    refreshing = flight.then(function (outcome) {
+      refreshing = null;
+      return outcome;
+    }, function () {
+      refreshing = null;
+      return { failed: null };
+    });
+    return refreshing;
   }
 
   /* ---------- HTTP ---------- */
@@ -424,6 +506,10 @@
   window.Mem0 = Object.freeze({
     KEYS: KEYS,
     getToken: getToken,
+    getRefreshToken: getRefreshToken,
+    refreshSession: refreshSession,
+    tokenRefreshDue: tokenRefreshDue,
+    msUntilRefresh: msUntilRefresh,
     getUser: getUser,
     saveProfile: saveProfile,
     saveSession: saveSession,

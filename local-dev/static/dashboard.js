@@ -29,22 +29,114 @@
     window.location.replace(ended ? '/login?session=ended' : '/login');
   }
 
-  /** Revokes the token on the server (best effort: leaving must never be blocked), then leaves. */
-  function onLogout() {
-    $('logout').disabled = true;
-    var leave = function () { goToLogin(false); };
-    M.api('/auth/logout', { method: 'POST', token: state.token }).then(leave, leave);
+  /** Ends the session on the server (best effort: leaving must never be blocked), then leaves. */
+  function endSessions(path, button) {
+    button.disabled = true;
+    var leave = function () { if (!state.leaving) goToLogin(false); };
+    // A token that expired while the computer slept is renewed first: its session is
+    // what is being ended.
+    freshToken().then(function (token) {
+      if (!token) return null;
+      var refresh = M.getRefreshToken();
+      return M.api(path, { method: 'POST', token: token, body: refresh ? { refresh_token: refresh } : undefined });
+    }).then(leave, leave);
   }
 
-  /** Authenticated call; a 401 ends the session. Resolves to null in that case. */
-  function call(path, method, body) {
-    return M.api(path, { method: method || 'GET', body: body, token: state.token }).then(function (result) {
+  function onLogout() {
+    endSessions('/auth/logout', $('logout'));
+  }
+
+  function onLogoutEverywhere() {
+    endSessions('/auth/logout?scope=all', $('logout-all'));
+  }
+
+  /** A new access token (from this tab's refresh or another tab's) takes over everywhere on the page. */
+  function adoptToken(token) {
+    if (token === state.token) return;
+    state.token = token;
+    if (!$('token-details').hidden) setTokenRevealed(true);
+    scheduleRefresh();
+  }
+
+  /**
+   * Renews the token now (shared with any refresh under way). Resolves to the token to
+   * use, or null when the session has ended (and the page is leaving).
+   */
+  function renew() {
+    return M.refreshSession(state.token).then(function (outcome) {
       if (state.leaving) return null;
-      if (result.status === 401) {
+      if (outcome.token) {
+        adoptToken(outcome.token);
+        return outcome.token;
+      }
+      if (outcome.ended) {
         goToLogin(true);
         return null;
       }
-      return result;
+      // The server could not be asked: carry on with the token; the request that
+      // follows says what is wrong (or, if it is a 401, ends the session).
+      return state.token;
+    });
+  }
+
+  var refreshTimer = null;
+
+  /** Renews silently at 80% of the token's lifetime, whether or not the page is used. */
+  function scheduleRefresh() {
+    window.clearTimeout(refreshTimer);
+    if (!M.getRefreshToken()) return;
+    var wait = M.msUntilRefresh(state.token);
+    if (wait === null) return;
+    refreshTimer = window.setTimeout(function () {
+      renew().then(function (token) {
+        // Still the old one (server unreachable): try again shortly.
+        if (token && token === state.token && M.tokenRefreshDue(token)) {
+          refreshTimer = window.setTimeout(scheduleRefresh, 5000);
+        }
+      });
+    }, Math.min(wait, 2147483647));
+  }
+
+  /** The token for a request: renewed first when it is due. */
+  function freshToken() {
+    if (M.getRefreshToken() && M.tokenRefreshDue(state.token)) return renew();
+    return Promise.resolve(state.token);
+  }
+
+  /**
+   * Authenticated call. A 401 is answered with one refresh (shared with concurrent calls)
+   * and one retry; when that does not help the session is over. Resolves to null then.
+   */
+  function call(path, method, body) {
+    var send = function (token) {
+      return M.api(path, { method: method || 'GET', body: body, token: token });
+    };
+    return freshToken().then(function (token) {
+      if (!token) return null;
+      return send(token).then(function (result) {
+        if (state.leaving) return null;
+        if (result.status !== 401) return result;
+        if (!M.getRefreshToken()) {
+          goToLogin(true);
+          return null;
+        }
+        var used = token;
+        var retry = state.token !== used ? Promise.resolve(state.token) : renew();
+        return retry.then(function (fresh) {
+          if (!fresh || fresh === used) {
+            if (!state.leaving) goToLogin(true);
+            return null;
+          }
+          return send(fresh).then(function (again) {
+            if (state.leaving) return null;
+            if (again.status === 401) {
+              goToLogin(true);
+              return null;
+            }
+            return again;
+          });
+        });
+      });
     });
   }
 
@@ -432,6 +524,80 @@
     loadMemories(false);
   }
 
+  /* ---------- sessions ---------- */
+
+  /** "Chrome on Linux from 127.0.0.1": the user agent, shortened, and the address. */
+  function sessionPlace(session) {
+    var agent = String(session.user_agent || '').trim();
+    var parts = [];
+    if (agent) parts.push(agent.length > 80 ? agent.slice(0, 80) + '…' : agent);
+    if (session.address) parts.push('from ' + session.address);
+    return parts.join(' ') || 'Unknown device';
+  }
+
+  function renderSession(session) {
+    var place = sessionPlace(session);
+    var times = [
+      el('span', null, 'Signed in ', el('time', { datetime: session.created_at }, M.formatDate(session.created_at))),
+      session.last_used_at
+        ? el('span', null, ' · last used ', el('time', { datetime: session.last_used_at }, M.formatDate(session.last_used_at)))
+        : null
+    ];
+    var end = el('button', {
+      type: 'button',
+      class: 'button secondary small session-logout',
+      'aria-label': session.current ? 'Log out this device' : 'Log out ' + place,
+      onclick: function (event) {
+        if (session.current) endSessions('/auth/logout', event.currentTarget);
+        else endSession(session, event.currentTarget);
+      }
+    }, 'Log out');
+    return el('li', { class: 'session-item', dataset: { session: session.session_id, current: session.current ? 'true' : 'false' } },
+      el('div', { class: 'session-info' },
+        el('span', { class: 'session-place' }, place, session.current ? el('span', { class: 'badge' }, 'This device') : null),
+        el('span', { class: 'session-times muted' }, times)
+      ),
+      end
+    );
+  }
+
+  function loadSessions() {
+    var status = $('sessions-status');
+    return call('/auth/sessions').then(function (result) {
+      if (!result) return;
+      if (!result.ok) {
+        status.textContent = 'Could not load your sessions: ' + M.errorMessage(result);
+        return;
+      }
+      var sessions = Array.isArray(result.body.sessions) ? result.body.sessions : [];
+      // This device first, then the most recently used.
+      sessions.sort(function (a, b) {
+        if (a.current !== b.current) return a.current ? -1 : 1;
+        return String(b.last_used_at || b.created_at).localeCompare(String(a.last_used_at || a.created_at));
+      });
+      var list = $('sessions-list');
+      M.clear(list);
+      sessions.forEach(function (session) { list.appendChild(renderSession(session)); });
+      status.textContent = sessions.length === 1 ? 'Only this device is logged in.' : sessions.length + ' sessions.';
+    });
+  }
+
+  function endSession(session, button) {
+    button.disabled = true;
+    call('/auth/sessions/' + encodeURIComponent(session.session_id), 'DELETE').then(function (result) {
+      if (!result) return;
+      if (!result.ok && result.status !== 404) {
+        button.disabled = false;
+        $('sessions-status').textContent = 'Could not log out that session: ' + M.errorMessage(result);
+        return;
+      }
+      loadSessions().then(function () {
+        $('sessions-status').textContent = 'Logged out ' + sessionPlace(session) + '.';
+        $('sessions-heading').focus();
+      });
+    });
+  }
+
   /* ---------- token panel ---------- */
 
   /** Ready-to-paste text for the shell (CLI), curl and the MCP server settings. */
@@ -464,19 +630,27 @@
     SNIPPET_IDS.forEach(function (id) { $(id).textContent = texts[id] || ''; });
   }
 
-  /** Expiry date once, then a countdown every second; at zero the session is over. */
+  /** The current token's expiry and a countdown every second; at zero, without a renewal, the session is over. */
   function startExpiryClock() {
-    var exp = M.tokenExpiry(state.token);
-    if (!exp) {
-      $('token-expiry-date').textContent = 'Expiry unknown.';
-      return;
-    }
-    $('token-expiry-date').textContent = 'Expires ' + M.formatDate(exp) + ',';
+    var shown = null;
     var tick = function () {
+      var exp = M.tokenExpiry(state.token);
+      if (!exp) {
+        $('token-expiry-date').textContent = 'Expiry unknown.';
+        $('token-countdown').textContent = '';
+        return;
+      }
+      if (shown !== state.token) {
+        shown = state.token;
+        $('token-expiry-date').textContent = 'Expires ' + M.formatDate(exp) + ',';
+      }
       var left = exp.getTime() - Date.now();
       if (left <= 0) {
-        window.clearInterval(timer);
-        goToLogin(true);
+        $('token-countdown').textContent = '';
+        if (!M.getRefreshToken()) {
+          window.clearInterval(timer);
+          goToLogin(true);
+        }
         return;
       }
       $('token-countdown').textContent = 'in ' + M.formatCountdown(left) + '.';
@@ -533,6 +707,7 @@
 
   function bindEvents() {
     $('logout').addEventListener('click', onLogout);
+    $('logout-all').addEventListener('click', onLogoutEverywhere);
     $('new-context-form').addEventListener('submit', onCreateContext);
     $('memory-form').addEventListener('submit', onAddMemory);
     $('search-form').addEventListener('submit', onSearch);
@@ -542,12 +717,21 @@
     M.liveValidation($('new-context-form'));
     M.liveValidation($('memory-form'), { 'memory-tags': tagsProblem });
     bindTokenPanel();
-    // Logging out in another tab ends this session too.
+    // Logging out in another tab ends this session too; a renewal there is taken over
+    // here; a login as someone else reloads.
     window.addEventListener('storage', function (event) {
-      if (event.key === null || (event.key === M.KEYS.token && event.newValue !== state.token)) {
-        if (!M.tokenIsLive(M.getToken())) goToLogin(true);
-        else window.location.reload();
+      if (state.leaving) return;
+      if (event.key !== null && event.key !== M.KEYS.token) return;
+      var token = M.getToken();
+      if (token === state.token) return;
+      if (!token || (!M.tokenIsLive(token) && !M.getRefreshToken())) {
+        goToLogin(true);
+        return;
       }
+      var was = M.decodeJwt(state.token) || {};
+      var now = M.decodeJwt(token) || {};
+      if (was.user_id !== now.user_id || was.sid !== now.sid) window.location.reload();
+      else adoptToken(token);
     });
   }
 
@@ -556,16 +740,30 @@
       window.location.replace('/login');
       return;
     }
-    if (!M.tokenIsLive(state.token)) {
-      goToLogin(true);
+    if (!M.tokenIsLive(state.token) || M.tokenRefreshDue(state.token)) {
+      if (!M.getRefreshToken()) {
+        goToLogin(true);
+        return;
+      }
+      // Back after a while: renew before showing anything.
+      renew().then(function (token) {
+        if (token) show();
+        else if (!state.leaving) goToLogin(true);
+      });
       return;
     }
+    show();
+  }
+
+  function show() {
     state.user = M.getUser() || M.decodeJwt(state.token) || {};
     renderUser();
     bindEvents();
     $('app').hidden = false;
+    scheduleRefresh();
     loadMe();
     loadContexts();
+    loadSessions();
   }
 
   start();

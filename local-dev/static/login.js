@@ -41,7 +41,7 @@
     var body = { email: emailInput.value.trim(), password: passwordInput.value };
     M.setBusy(form, true, 'Logging in…');
     M.api('/auth/login', { method: 'POST', body: body }).then(function (result) {
-      if (result.status === 200 && M.saveSession(result.body.user)) {
+      if (result.status === 200 && M.saveSession(result.body)) {
         window.location.assign('/dashboard');
         return;
       }

@@ -236,7 +236,7 @@
     var email = value('email');
     M.setBusy(form, true, 'Creating account…');
     M.api(request.path, { method: 'POST', body: request.body }).then(function (result) {
-      if (result.status === 201 && M.saveSession(result.body.user)) {
+      if (result.status === 201 && M.saveSession(result.body)) {
         window.location.assign('/dashboard');
         return;
       }

@@ -13,6 +13,9 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BASE = process.env.MEM0_BASE_URL;
 if (!BASE) throw new Error('MEM0_BASE_URL is not set: run tests/browser/run.sh');
+// A second local-dev whose access tokens live 3 s.
+const SHORT = process.env.MEM0_SHORT_TTL_URL;
+if (!SHORT) throw new Error('MEM0_SHORT_TTL_URL is not set: run tests/browser/run.sh');
 const SHOTS = process.env.MEM0_SCREENSHOT_DIR || path.join(here, '..', 'artifacts', 'screenshots');
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -45,18 +48,23 @@ function uniqueEmail(tag) {
 }
 
 /** The API over plain HTTP, for setting up data the test then looks at in the browser. */
-async function api(route, { method = 'GET', body, token } = {}) {
+async function api(route, { method = 'GET', body, token, base = BASE } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(BASE + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(base + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: res.status, headers: res.headers, body: await res.json() };
 }
 
 async function signupByApi(email, name = 'Test Person') {
-  const res = await api('/auth/signup/individual', { method: 'POST', body: { email, password: PASSWORD, name } });
+  return (await signupAnswer(email, name)).user;
+}
+
+/** The whole signup answer: the user, and the session's refresh_token. */
+async function signupAnswer(email, name = 'Test Person', base = BASE) {
+  const res = await api('/auth/signup/individual', { method: 'POST', body: { email, password: PASSWORD, name }, base });
   assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.user;
+  return res.body;
 }
 
 /** A JWT-shaped token (not signed by the server) whose payload has the given `exp`. */
@@ -73,9 +81,10 @@ function craftToken(exp) {
  * purpose is declared with allow(status, pathname); chromium logs those as console errors.
  */
 async function withPage(options, body) {
-  const context = await browser.newContext({ viewport: DESKTOP, baseURL: BASE, colorScheme: options.colorScheme || 'light' });
+  const base = options.base || BASE;
+  const context = await browser.newContext({ viewport: DESKTOP, baseURL: base, colorScheme: options.colorScheme || 'light' });
   context.setDefaultTimeout(TIMEOUT_MS);
-  if (options.clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  if (options.clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   const page = await context.newPage();
   const problems = [];
   const allowed = [];
@@ -202,7 +211,7 @@ test('signup, logout, login, contexts, memories, search, token copy, logout, das
 
     // Logout revokes the token on the server and clears both keys.
     const signupToken = stored.token;
-    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
     await page.waitForURL('**/login');
     assert.deepEqual(await storage(page), { token: null, user: null });
     assert.equal((await api('/auth/me', { token: signupToken })).status, 401);
@@ -306,7 +315,7 @@ test('signup, logout, login, contexts, memories, search, token copy, logout, das
     assert.equal((await api('/contexts/my-project', { token })).status, 404);
 
     // Log out, and the dashboard is closed.
-    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
     await page.waitForURL('**/login');
     assert.deepEqual(await storage(page), { token: null, user: null });
     assert.equal((await api('/contexts', { token })).status, 401, 'logout revoked the token');
@@ -342,6 +351,7 @@ test('an expired, garbage or forged token in localStorage sends the dashboard to
   await withPage({}, async ({ page, allow }) => {
     allow(401, '/auth/me');
     allow(401, '/contexts');
+    allow(401, '/auth/sessions');
     await page.goto('/login');
     await setStorage(page, craftToken(now + 3600), null);
     await page.goto('/dashboard');
@@ -373,6 +383,110 @@ test('the token countdown ticks, and at zero the dashboard sends the user to log
     await page.waitForURL('**/login?session=ended');
     assert.deepEqual(await storage(page), { token: null, user: null });
     assert.ok(await page.locator('#session-ended').isVisible());
+  });
+});
+
+/** The refresh requests a page makes, by status. */
+function watchRefreshes(page) {
+  const statuses = [];
+  page.on('response', (response) => {
+    if (new URL(response.url()).pathname === '/auth/refresh') statuses.push(response.status());
+  });
+  return statuses;
+}
+
+test('on 3 s access tokens the dashboard renews silently and keeps working', async () => {
+  const email = uniqueEmail('renew');
+  await signupAnswer(email, 'Long Runner', SHORT);
+  await withPage({ base: SHORT }, async ({ page }) => {
+    const refreshes = watchRefreshes(page);
+    await loginThroughPage(page, email, PASSWORD);
+    const first = (await storage(page)).token;
+    assert.ok(await page.evaluate(() => localStorage.getItem('mem0_refresh_token')), 'the login keeps the refresh token');
+    await page.locator('#contexts-status', { hasText: 'No contexts yet' }).waitFor();
+    const started = Date.now();
+    // Through several lifetimes, using the page all along.
+    for (let i = 0; i < 4; i += 1) {
+      await page.waitForTimeout(2200);
+      await page.getByLabel('New context name').fill(`ctx-${i}`);
+      await page.getByRole('button', { name: 'Create context' }).click();
+      await page.locator('#context-panel-title', { hasText: `ctx-${i}` }).waitFor();
+    }
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(new URL(page.url()).pathname, '/dashboard');
+    const stored = await storage(page);
+    assert.notEqual(stored.token, first, 'renewed');
+    assert.equal(JSON.parse(stored.user).jwt_token, stored.token, 'mem0_user keeps step');
+    assert.ok(refreshes.every((status) => status === 200), JSON.stringify(refreshes));
+    // Every 2.4 s at most (80% of 3 s; iat is in whole seconds, so maybe sooner), no more.
+    const least = Math.floor(seconds / 3);
+    const most = Math.ceil(seconds / 1.4) + 2;
+    assert.ok(refreshes.length >= least && refreshes.length <= most,
+      `${refreshes.length} refreshes in ${seconds} s, expected ${least}..${most}`);
+    assert.equal((await api('/auth/me', { token: stored.token, base: SHORT })).status, 200);
+    assert.equal((await api('/contexts', { token: stored.token, base: SHORT })).body.contexts.length, 4);
+    // The countdown follows the token in use.
+    const exp = JSON.parse(Buffer.from(stored.token.split('.')[1], 'base64url').toString()).exp;
+    assert.ok(exp * 1000 > Date.now() - 1000, 'the stored token is the live one');
+  });
+});
+
+test('a refused token is renewed once for all the requests that met the 401, and they are retried', async () => {
+  const answer = await signupAnswer(uniqueEmail('retry'));
+  await withPage({}, async ({ page, allow }) => {
+    for (const route of ['/auth/me', '/contexts', '/auth/sessions']) allow(401, route);
+    const refreshes = watchRefreshes(page);
+    await page.goto('/login');
+    // Live-looking but not the server's: every first request is a 401.
+    const forged = craftToken(Math.floor(Date.now() / 1000) + 3600);
+    await setStorage(page, forged, answer.user);
+    await page.evaluate((refresh) => localStorage.setItem('mem0_refresh_token', refresh), answer.refresh_token);
+    await page.goto('/dashboard');
+    await page.locator('#contexts-status', { hasText: 'No contexts yet' }).waitFor();
+    await page.locator('#sessions-list > li').first().waitFor();
+    assert.equal(new URL(page.url()).pathname, '/dashboard');
+    assert.deepEqual(refreshes, [200], 'one refresh for the three refused requests');
+    const stored = await storage(page);
+    assert.notEqual(stored.token, forged);
+    assert.equal((await api('/auth/me', { token: stored.token })).status, 200);
+  });
+});
+
+test('Your sessions marks this device, logs out another, and Log out everywhere ends on /login', async () => {
+  const email = uniqueEmail('sessions');
+  const elsewhere = await signupAnswer(email);
+  await withPage({}, async ({ page }) => {
+    await loginThroughPage(page, email, PASSWORD);
+    const rows = page.locator('#sessions-list > li');
+    await page.waitForFunction(() => document.querySelectorAll('#sessions-list > li').length === 2);
+    const mine = page.locator('#sessions-list > li[data-current="true"]');
+    assert.equal(await mine.count(), 1, 'exactly one is this device');
+    const text = await mine.textContent();
+    assert.match(text, /This device/);
+    assert.match(text, /HeadlessChrome|Chrome/, 'where: the user agent');
+    assert.match(text, /from 127\.0\.0\.1/, 'where: the address');
+    assert.match(text, /Signed in .+ · last used /);
+    assert.equal(await rows.first().getAttribute('data-current'), 'true', 'this device comes first');
+    await assertAccessible(page, 'the sessions panel');
+    await shoot(page, 'sessions', page.locator('#sessions-panel'));
+
+    // Log out the other device (the signup's session).
+    await page.locator('#sessions-list > li[data-current="false"]').getByRole('button').click();
+    await page.waitForFunction(() => document.querySelectorAll('#sessions-list > li').length === 1);
+    await page.locator('#sessions-status', { hasText: 'Logged out' }).waitFor();
+    assert.equal((await api('/auth/me', { token: elsewhere.user.jwt_token })).status, 401);
+    const spent = await api('/auth/refresh', { method: 'POST', body: { refresh_token: elsewhere.refresh_token } });
+    assert.equal(spent.status, 401, 'its refresh token is dead too');
+    assert.equal((await api('/auth/me', { token: (await storage(page)).token })).status, 200, 'this one lives');
+
+    // Log out everywhere: this device and one more.
+    const other = await api('/auth/login', { method: 'POST', body: { email, password: PASSWORD } });
+    assert.equal(other.status, 200);
+    await page.getByRole('button', { name: 'Log out everywhere' }).click();
+    await page.waitForURL('**/login');
+    assert.deepEqual(await storage(page), { token: null, user: null });
+    assert.equal(await page.evaluate(() => localStorage.getItem('mem0_refresh_token')), null);
+    assert.equal((await api('/auth/me', { token: other.body.user.jwt_token })).status, 401);
   });
 });
 

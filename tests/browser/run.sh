@@ -28,34 +28,50 @@ server="$target/debug/local-dev"
 
 mkdir -p "$artifacts/screenshots"
 data=$(mktemp -d)
-log="$artifacts/browser-local-dev.log"
-# Many signups come from one address here, and the rate-limit test wants a low bar.
-: > "$data/stdout"
-"$server" --port 0 --data-dir "$data" --signups-per-hour 1000 --failed-logins-per-account-and-address 5 \
-  > "$data/stdout" 2> "$log" &
-server_pid=$!
+pids=()
 cleanup() {
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   rm -rf "$data"
 }
 trap cleanup EXIT
 
-base=""
-for _ in $(seq 1 100); do
-  base=$(sed -n 's/^mem0 local-dev listening on //p' "$data/stdout" || true)
-  [ -n "$base" ] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "local-dev failed to start:" >&2
-    cat "$log" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-[ -n "$base" ] || { echo "local-dev did not report its address" >&2; exit 1; }
-echo "local-dev for the browser tests on $base"
+# Starts local-dev with the given flags; prints its URL once it listens.
+start_server() {
+  local name=$1
+  shift
+  local dir="$data/$name" log="$artifacts/browser-local-dev-$name.log"
+  mkdir -p "$dir"
+  : > "$dir/stdout"
+  "$server" --port 0 --data-dir "$dir/data" "$@" > "$dir/stdout" 2> "$log" &
+  local pid=$!
+  pids+=("$pid")
+  local url=""
+  for _ in $(seq 1 100); do
+    url=$(sed -n 's/^mem0 local-dev listening on //p' "$dir/stdout" || true)
+    [ -n "$url" ] && break
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "local-dev ($name) failed to start:" >&2
+      cat "$log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  [ -n "$url" ] || { echo "local-dev ($name) did not report its address" >&2; exit 1; }
+  echo "$url"
+}
+
+# Many signups come from one address here, and the rate-limit test wants a low bar.
+start_server main --signups-per-hour 1000 --failed-logins-per-account-and-address 5 > "$data/main.url"
+base=$(cat "$data/main.url")
+# Access tokens of 3 s, for the dashboard's silent renewal.
+start_server short --signups-per-hour 1000 --token-ttl-seconds 3 > "$data/short.url"
+short=$(cat "$data/short.url")
+echo "local-dev for the browser tests on $base (3 s tokens on $short)"
 
 cd "$here"
-MEM0_BASE_URL="$base" MEM0_SCREENSHOT_DIR="$artifacts/screenshots" MEM0_OUTBOX_DIR="$data/outbox" \
+MEM0_BASE_URL="$base" MEM0_SHORT_TTL_URL="$short" MEM0_SCREENSHOT_DIR="$artifacts/screenshots" MEM0_OUTBOX_DIR="$data/outbox" \
   node --test --test-concurrency=1 --test-timeout=60000 --test-reporter=spec pages.test.mjs
 echo "screenshots in tests/artifacts/screenshots"
