@@ -238,7 +238,7 @@ fn the_table_is_kept_safe_in_production() {
 /// The files of `../shared/contract/` whose issue has landed, so the code serves their
 /// routes beside `API.md`'s. None yet: the sessions, organizations and remote-MCP
 /// issues each add their file here (`"sessions.md"`, ...) when they land.
-const LANDED_CONTRACTS: &[&str] = &["organizations.md"];
+const LANDED_CONTRACTS: &[&str] = &["organizations.md", "sessions.md"];
 
 /// An API function's binary and the routes its `main.rs` hands to `lambda::run`
 /// (`each_function_serves_the_router_these_checks_ask` holds the two together).

@@ -439,6 +439,10 @@ async fn auth_problems_exit_3_and_say_how_to_fix_them() {
     let mut saved: Value =
         serde_json::from_slice(&std::fs::read(shell.credentials()).expect("saved")).expect("JSON");
     saved["token"] = Value::String(expired);
+    // Without its refresh token: with one, the CLI would renew the token by itself.
+    if let Some(saved) = saved.as_object_mut() {
+        saved.remove("refresh_token");
+    }
     std::fs::write(shell.credentials(), saved.to_string()).expect("written");
     shell.run(&["whoami"]).fails(
         3,
