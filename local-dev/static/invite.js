@@ -15,7 +15,7 @@
   }
 
   function joined(result) {
-    if (M.saveSession(result.body.user)) {
+    if (M.saveSession(result.body)) {
       window.location.assign('/dashboard');
       return;
     }

@@ -463,7 +463,7 @@ test('Your sessions marks this device, logs out another, and Log out everywhere 
     assert.equal(await mine.count(), 1, 'exactly one is this device');
     const text = await mine.textContent();
     assert.match(text, /This device/);
-    assert.match(text, /HeadlessChrome|Chrome/, 'where: the user agent');
+    assert.match(text, /Mozilla\/5\.0/, 'where: the user agent');
     assert.match(text, /from 127\.0\.0\.1/, 'where: the address');
     assert.match(text, /Signed in .+ · last used /);
     assert.equal(await rows.first().getAttribute('data-current'), 'true', 'this device comes first');
@@ -691,7 +691,10 @@ test('keyboard only: log in, create a context and add a memory', async () => {
     await keyboard.press('Tab');
     assert.equal(await focusedId(page), 'login-submit');
     await keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'forgot-link');
+    await keyboard.press('Tab');
     assert.equal(await focusedId(page), 'signup-link');
+    await keyboard.press('Shift+Tab');
     await keyboard.press('Shift+Tab');
     await keyboard.press('Shift+Tab');
     await keyboard.press('Shift+Tab');
@@ -700,12 +703,15 @@ test('keyboard only: log in, create a context and add a memory', async () => {
     await page.waitForURL('**/dashboard');
     await page.locator('#contexts-status', { hasText: 'No contexts yet' }).waitFor();
 
-    // Skip link first, then the header's button, then the new-context form.
+    // Skip link first, then the header's button, the unverified banner's Resend, then
+    // the new-context form.
     await keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to main content');
     assert.ok(await page.locator('.skip-link').isVisible(), 'the skip link shows when focused');
     await keyboard.press('Tab');
     assert.equal(await focusedId(page), 'logout');
+    await keyboard.press('Tab');
+    assert.equal(await focusedId(page), 'verify-resend');
     await keyboard.press('Tab');
     assert.equal(await focusedId(page), 'context-name');
     await keyboard.type('keyboard-notes');

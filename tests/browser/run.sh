@@ -72,6 +72,6 @@ short=$(cat "$data/short.url")
 echo "local-dev for the browser tests on $base (3 s tokens on $short)"
 
 cd "$here"
-MEM0_BASE_URL="$base" MEM0_SHORT_TTL_URL="$short" MEM0_SCREENSHOT_DIR="$artifacts/screenshots" MEM0_OUTBOX_DIR="$data/outbox" \
-  node --test --test-concurrency=1 --test-timeout=60000 --test-reporter=spec pages.test.mjs
+MEM0_BASE_URL="$base" MEM0_SHORT_TTL_URL="$short" MEM0_SCREENSHOT_DIR="$artifacts/screenshots" MEM0_OUTBOX_DIR="$data/main/data/outbox" \
+  node --test --test-concurrency=1 --test-timeout=300000 --test-reporter=spec pages.test.mjs
 echo "screenshots in tests/artifacts/screenshots"
