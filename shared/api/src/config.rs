@@ -165,6 +165,8 @@ pub struct Config {
     pub limits: Limits,
     /// Links in mail point at this origin.
     pub links: Links,
+    /// `MEM0_PUBLIC_ORIGIN` as set (`links` falls back to local-dev's origin without it).
+    pub public_origin: Option<String>,
     /// Set: mail is written there, one file per message, rather than sent.
     pub outbox_dir: Option<PathBuf>,
     pub sessions: SessionSettings,
@@ -270,6 +272,7 @@ impl Config {
                     defaults.verification_mails_per_account,
                 )?,
             },
+            public_origin: var(vars::PUBLIC_ORIGIN).map(|origin| origin.trim().to_owned()),
             links: var(vars::PUBLIC_ORIGIN)
                 .map_or_else(Links::default, |origin| Links::new(origin.trim())),
             outbox_dir: var(vars::OUTBOX_DIR).map(PathBuf::from),

@@ -62,6 +62,15 @@ fn mailer(config: &Config, aws: &SdkConfig) -> Result<Arc<dyn api::Mailer>, lamb
     }
     Ok(
         match ses::SesSettings::from_vars(|name| std::env::var(name).ok()) {
+            // Links in mail must point at the deployed pages, never at the local default.
+            Some(_) if config.public_origin.is_none() => {
+                tracing::error!(
+                    "{} is set but {} is not: this function sends no mail",
+                    ses::MAIL_FROM,
+                    api::config::vars::PUBLIC_ORIGIN
+                );
+                Arc::new(api::mail::NotConfigured)
+            }
             Some(settings) => Arc::new(ses::SesMailer::new(aws, settings)),
             None => {
                 tracing::info!("{} is not set: this function sends no mail", ses::MAIL_FROM);
