@@ -134,15 +134,11 @@ pub async fn resend_verification(
     State(app): State<SharedApp>,
     caller: Authenticated,
 ) -> ApiResult<Reply<Said>> {
-    let user_id = caller.viewer().user_id;
-    MailAttempt::verification(user_id, &app.limits, app.now())
+    // The account as the session check just read it (strongly consistent).
+    let user = caller.user;
+    MailAttempt::verification(user.id, &app.limits, app.now())
         .reserve(&*app.store)
         .await?;
-    let user = app
-        .store
-        .user(user_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
     if user.email_verified {
         return Ok(Reply::ok(Said {
             success: Succeeded,
