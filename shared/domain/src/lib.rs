@@ -27,11 +27,13 @@ macro_rules! text_newtype {
 }
 
 mod context;
+mod grant;
 mod memory;
 mod organization;
 mod user;
 
 pub use context::{Context, ContextName, Description, NewContext, Visibility};
+pub use grant::{ContextRef, GrantContexts, MAX_GRANT_CONTEXTS, Scope, Scopes};
 pub use memory::{Memory, MemoryId, MemoryPage, MemoryText, NewMemory, Tags};
 pub use organization::{
     ContextAddress, Invitation, Invitee, Member, Membership, OrgRole, OrganizationProfile,

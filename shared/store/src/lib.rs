@@ -6,6 +6,7 @@
 pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+pub mod grant;
 pub mod onetime;
 pub mod search;
 pub mod session;
@@ -15,11 +16,13 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 pub use domain::{
-    Account, AccountType, Context, ContextName, Credentials, Description, DisplayName, Email,
-    Invitation, Invitee, Member, Membership, Memory, MemoryId, MemoryPage, MemoryText, NewContext,
-    NewMemory, NewOrganization, NewUser, OrgRole, Organization, OrganizationDetail, OrganizationId,
-    OrganizationProfile, ParseError, Role, Tags, User, UserId, Viewer, Visibility,
+    Account, AccountType, Context, ContextName, ContextRef, Credentials, Description, DisplayName,
+    Email, GrantContexts, Invitation, Invitee, Member, Membership, Memory, MemoryId, MemoryPage,
+    MemoryText, NewContext, NewMemory, NewOrganization, NewUser, OrgRole, Organization,
+    OrganizationDetail, OrganizationId, OrganizationProfile, ParseError, Role, Scope, Scopes, Tags,
+    User, UserId, Viewer, Visibility,
 };
+pub use grant::{Grant, GrantId};
 pub use onetime::{NewOneTime, Purpose, UsedOneTime};
 pub use session::{Caller, ClientDescription, NewSession, Session, SessionId};
 pub use usage::Usage;
