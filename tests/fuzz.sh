@@ -10,6 +10,7 @@
 # when it has no schemathesis)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+source "$repo/tests/local-dev.sh"
 venv=${1:-target/test-venv}
 case "$venv" in /*) ;; *) venv="$repo/$venv" ;; esac
 python="$venv/bin/python"
@@ -22,42 +23,24 @@ fi
 # The judge first: it decides what of schemathesis' output fails the run.
 (cd "$repo/tests" && "$python" -B -m unittest -q test_fuzz_verdict)
 
-# A no-op after the test run's build; keeps a lone run from fuzzing a stale binary.
-(cd "$repo" && cargo build --quiet -p local-dev --locked)
-target=${CARGO_TARGET_DIR:-target}
-case "$target" in /*) ;; *) target="$repo/$target" ;; esac
-server="$target/debug/local-dev"
+server=$(local_dev_binary "$repo")
 
 artifacts="$repo/tests/artifacts/fuzz"
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
 data=$(mktemp -d)
 log="$artifacts/local-dev.log"
-# Every request comes from 127.0.0.1: with the default budgets the fuzzer would spend its
-# time on 429s and its own re-logins would be refused. The 429 stays documented.
-"$server" --port 0 --data-dir "$data" --signups-per-hour 100000 \
-  --failed-logins-per-account-and-address 100000 --failed-logins-per-address 100000 \
-  --failed-logins-per-account 100000 > "$data/stdout" 2> "$log" &
-server_pid=$!
 cleanup() {
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
+  stop_local_devs
   rm -rf "$data"
 }
 trap cleanup EXIT
-
-base=""
-for _ in $(seq 1 100); do
-  base=$(sed -n 's/^mem0 local-dev listening on //p' "$data/stdout" || true)
-  [ -n "$base" ] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "local-dev failed to start:" >&2
-    cat "$log" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-[ -n "$base" ] || { echo "local-dev did not report its address" >&2; exit 1; }
+# Every request comes from 127.0.0.1: with the default budgets the fuzzer would spend its
+# time on 429s and its own re-logins would be refused. The 429 stays documented.
+start_local_dev "$server" "$data" "$log" --signups-per-hour 100000 \
+  --failed-logins-per-account-and-address 100000 --failed-logins-per-address 100000 \
+  --failed-logins-per-account 100000
+base=$LOCAL_DEV_URL
 echo "local-dev for the fuzzer on $base (log: tests/artifacts/fuzz/local-dev.log)"
 
 # A user and two contexts, so that the fuzzer's requests reach more than the 404s.
@@ -89,7 +72,8 @@ PYTHON
 # CPython 3.11 bug in ast.parse (Hypothesis describing its strategies), and the server
 # answers in a millisecond, so a second worker buys little on two cores.
 seconds=${MEM0_FUZZ_SECONDS:-75}
-export MEM0_FUZZ_CACHE="$target/schemathesis-cache"
+# In the target directory, beside the binary it fuzzed.
+export MEM0_FUZZ_CACHE="$(dirname "$(dirname "$server")")/schemathesis-cache"
 status=0
 timeout $((seconds + 60)) "$schemathesis" --config-file "$repo/tests/schemathesis.toml" \
   run "$base/openapi.json" --url "$base" \
@@ -100,7 +84,7 @@ timeout $((seconds + 60)) "$schemathesis" --config-file "$repo/tests/schemathesi
   2>&1 | tee "$artifacts/schemathesis.txt" || status=${PIPESTATUS[0]}
 verdict=0
 "$python" "$repo/tests/fuzz_verdict.py" "$artifacts/junit.xml" "$status" || verdict=$?
-if ! kill -0 "$server_pid" 2>/dev/null || grep -q "panicked" "$log"; then
+if ! kill -0 "$LOCAL_DEV_PID" 2>/dev/null || grep -q "panicked" "$log"; then
   echo "fuzz: FAILED: local-dev died or panicked under the fuzzer; see tests/artifacts/fuzz/local-dev.log"
   verdict=1
 fi

@@ -7,6 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 artifacts="$repo/tests/artifacts"
+source "$repo/tests/local-dev.sh"
 
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -21,54 +22,23 @@ fi
 
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 
-(cd "$repo" && cargo build -p local-dev --locked)
-target=${CARGO_TARGET_DIR:-target}
-case "$target" in /*) ;; *) target="$repo/$target" ;; esac
-server="$target/debug/local-dev"
-
+server=$(local_dev_binary "$repo")
 mkdir -p "$artifacts/screenshots"
 data=$(mktemp -d)
-pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_local_devs
   rm -rf "$data"
 }
 trap cleanup EXIT
 
-# Starts local-dev with the given flags; prints its URL once it listens.
-start_server() {
-  local name=$1
-  shift
-  local dir="$data/$name" log="$artifacts/browser-local-dev-$name.log"
-  mkdir -p "$dir"
-  : > "$dir/stdout"
-  "$server" --port 0 --data-dir "$dir/data" "$@" > "$dir/stdout" 2> "$log" &
-  local pid=$!
-  pids+=("$pid")
-  local url=""
-  for _ in $(seq 1 100); do
-    url=$(sed -n 's/^mem0 local-dev listening on //p' "$dir/stdout" || true)
-    [ -n "$url" ] && break
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "local-dev ($name) failed to start:" >&2
-      cat "$log" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
-  [ -n "$url" ] || { echo "local-dev ($name) did not report its address" >&2; exit 1; }
-  echo "$url"
-}
-
 # Many signups come from one address here, and the rate-limit test wants a low bar.
-start_server main --signups-per-hour 1000 --failed-logins-per-account-and-address 5 > "$data/main.url"
-base=$(cat "$data/main.url")
+start_local_dev "$server" "$data/main" "$artifacts/browser-local-dev-main.log" \
+  --signups-per-hour 1000 --failed-logins-per-account-and-address 5
+base=$LOCAL_DEV_URL
 # Access tokens of 3 s, for the dashboard's silent renewal.
-start_server short --signups-per-hour 1000 --token-ttl-seconds 3 > "$data/short.url"
-short=$(cat "$data/short.url")
+start_local_dev "$server" "$data/short" "$artifacts/browser-local-dev-short.log" \
+  --signups-per-hour 1000 --token-ttl-seconds 3
+short=$LOCAL_DEV_URL
 echo "local-dev for the browser tests on $base (3 s tokens on $short)"
 
 cd "$here"

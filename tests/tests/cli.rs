@@ -17,7 +17,7 @@ use support::{PASSWORD, Server, expired_token, unique_email};
 
 fn mem0() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| support::cargo_build("mem0-client", "mem0"))
+    BINARY.get_or_init(|| support::cargo_build("mem0"))
 }
 
 #[derive(Debug)]

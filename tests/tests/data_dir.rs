@@ -23,7 +23,7 @@ struct LocalDev {
 
 impl LocalDev {
     fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(support::cargo_build("local-dev", "local-dev"))
+        let mut child = Command::new(support::cargo_build("local-dev"))
             .args(["--port", "0", "--store", "embedded", "--data-dir"])
             .arg(data_dir)
             .env_remove("MEM0_JWT_SECRET")

@@ -20,7 +20,7 @@ use support::Server;
 
 /// `local-dev keys <args>` on `data_dir`, with no `MEM0_JWT_SECRET` in the way.
 fn keys_command(data_dir: &Path, args: &[&str]) -> Output {
-    let output = Command::new(support::cargo_build("local-dev", "local-dev"))
+    let output = Command::new(support::cargo_build("local-dev"))
         .arg("keys")
         .args(args)
         .arg("--data-dir")
@@ -180,7 +180,7 @@ async fn a_key_file_that_is_not_a_key_set_stops_the_start_and_names_the_file() {
         format!(r#"{{"keys":[{{"kid":"a","secret":"{secret}","created_at":"yesterday"}}]}}"#),
     )
     .expect("write");
-    let output = Command::new(support::cargo_build("local-dev", "local-dev"))
+    let output = Command::new(support::cargo_build("local-dev"))
         .args(["--port", "0", "--data-dir"])
         .arg(data_dir.path())
         .env_remove("MEM0_JWT_SECRET")
@@ -232,7 +232,7 @@ async fn rotating_a_deployed_bare_secret_keeps_it_as_the_legacy_key_and_stages_t
         .expect("moto creates the secret")
         .arn
         .expect("ARN");
-    let output = Command::new(support::cargo_build("local-dev", "local-dev"))
+    let output = Command::new(support::cargo_build("local-dev"))
         .args(["keys", "rotate", "--secret-id", &arn])
         .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &endpoint)
         .output()

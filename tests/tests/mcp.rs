@@ -21,7 +21,7 @@ use support::{Server, expired_token};
 
 fn mem0() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| support::cargo_build("mem0-client", "mem0"))
+    BINARY.get_or_init(|| support::cargo_build("mem0"))
 }
 
 type Client = RunningService<RoleClient, ()>;

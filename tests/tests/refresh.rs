@@ -22,12 +22,12 @@ use support::{PASSWORD, SECRET, unique_email};
 
 fn mem0() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| support::cargo_build("mem0-client", "mem0"))
+    BINARY.get_or_init(|| support::cargo_build("mem0"))
 }
 
 fn local_dev() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| support::cargo_build("local-dev", "local-dev"))
+    BINARY.get_or_init(|| support::cargo_build("local-dev"))
 }
 
 /// local-dev with access tokens of `ttl` seconds, its request log kept for counting.

@@ -49,7 +49,7 @@ pub struct Server {
 /// The local-dev binary, built once per test run if it isn't already.
 fn binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| cargo_build("local-dev", "local-dev"))
+    BINARY.get_or_init(|| cargo_build("local-dev"))
 }
 
 /// The DynamoDB table local-dev uses for `data_dir`: one per data dir, so a restarted
@@ -87,15 +87,17 @@ pub fn workspace() -> PathBuf {
         .to_owned()
 }
 
-/// Builds `package` as `cargo build -p <package>` would and returns its binary `bin`.
-pub fn cargo_build(package: &str, bin: &str) -> PathBuf {
+/// The workspace's binary `bin`, built with the features `cargo test --workspace`
+/// resolves (`--bins --tests`): inside a test run that is a no-op, where `-p <package>`
+/// would build the dependencies a second time with other features (time and disk).
+pub fn cargo_build(bin: &str) -> PathBuf {
     let workspace = workspace();
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", package])
+        .args(["build", "--quiet", "--workspace", "--bins", "--tests"])
         .current_dir(&workspace)
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "building {package} failed");
+    assert!(status.success(), "building {bin} failed");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("target"));
