@@ -42,6 +42,8 @@ pub mod vars {
     pub const SESSION_IDLE_SECONDS: &str = "MEM0_SESSION_IDLE_SECONDS";
     /// Seconds during which a just-rotated refresh token still gets its child.
     pub const REFRESH_GRACE_SECONDS: &str = "MEM0_REFRESH_GRACE_SECONDS";
+    /// The lifetime of an OAuth client's access token (for `/mcp`), in seconds.
+    pub const OAUTH_ACCESS_TOKEN_SECONDS: &str = "MEM0_OAUTH_ACCESS_TOKEN_SECONDS";
     /// The SES sender (deployed functions; read by `shared/lambda`, which owns SES).
     pub const MAIL_FROM: &str = "MEM0_MAIL_FROM";
     /// The SES configuration set to send with, if any.
@@ -201,7 +203,7 @@ impl Config {
     /// `MEM0_PUBLIC_ORIGIN`, `MEM0_OUTBOX_DIR`, `MEM0_INVITATION_TTL_SECONDS`,
     /// `MEM0_INVITATIONS_PER_HOUR`, and the session lifetimes
     /// `MEM0_SESSION_LIFETIME_SECONDS`, `MEM0_SESSION_IDLE_SECONDS`,
-    /// `MEM0_REFRESH_GRACE_SECONDS` through `lookup`.
+    /// `MEM0_REFRESH_GRACE_SECONDS`, and `MEM0_OAUTH_ACCESS_TOKEN_SECONDS` through `lookup`.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
@@ -229,6 +231,10 @@ impl Config {
                 lifetime: Duration::from_secs(number(
                     vars::TOKEN_TTL_SECONDS,
                     claims::DEFAULT_LIFETIME.as_secs(),
+                )?),
+                grant_lifetime: Duration::from_secs(number(
+                    vars::OAUTH_ACCESS_TOKEN_SECONDS,
+                    claims::grant::DEFAULT_LIFETIME.as_secs(),
                 )?),
                 ..TokenSettings::default()
             },
@@ -367,6 +373,7 @@ mod tests {
             ("MEM0_JWT_SECRET", KEY),
             ("MEM0_TABLE", "mem0"),
             ("MEM0_TOKEN_TTL_SECONDS", "600"),
+            ("MEM0_OAUTH_ACCESS_TOKEN_SECONDS", "90"),
             ("MEM0_SIGNUPS_PER_HOUR", "3"),
             ("MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS", " 4 "),
             ("MEM0_FAILED_LOGINS_PER_ADDRESS", "5"),
@@ -374,6 +381,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(config.token_settings.lifetime, Duration::from_secs(600));
+        assert_eq!(
+            config.token_settings.grant_lifetime,
+            Duration::from_secs(90)
+        );
         assert_eq!(
             config.limits,
             Limits {
