@@ -42,6 +42,8 @@ conformance::suite!(fresh_dynamo_store().await);
 conformance::orgs::orgs_suite!(fresh_dynamo_store().await);
 conformance::sessions::sessions_suite!(fresh_dynamo_store().await);
 conformance::onetime::onetime_suite!(fresh_dynamo_store().await);
+conformance::oauth::oauth_suite!(fresh_dynamo_store().await);
+conformance::activity::activity_suite!(fresh_dynamo_store().await);
 
 /// A plain SDK client on the same server, to look behind the store's back.
 async fn raw_client() -> Client {
