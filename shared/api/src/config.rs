@@ -42,6 +42,10 @@ pub mod vars {
     pub const SESSION_IDLE_SECONDS: &str = "MEM0_SESSION_IDLE_SECONDS";
     /// Seconds during which a just-rotated refresh token still gets its child.
     pub const REFRESH_GRACE_SECONDS: &str = "MEM0_REFRESH_GRACE_SECONDS";
+    /// OAuth client registrations (`POST /oauth/register`) one address may make per hour.
+    pub const OAUTH_REGISTRATIONS_PER_HOUR: &str = "MEM0_OAUTH_REGISTRATIONS_PER_HOUR";
+    /// `POST /oauth/token` requests one address may make per 15 minutes.
+    pub const OAUTH_TOKEN_REQUESTS_PER_ADDRESS: &str = "MEM0_OAUTH_TOKEN_REQUESTS_PER_ADDRESS";
     /// The lifetime of an OAuth client's access token (for `/mcp`), in seconds.
     pub const OAUTH_ACCESS_TOKEN_SECONDS: &str = "MEM0_OAUTH_ACCESS_TOKEN_SECONDS";
     /// The SES sender (deployed functions; read by `shared/lambda`, which owns SES).
@@ -111,6 +115,10 @@ pub struct Limits {
     pub password_resets_per_account: u32,
     /// Verification mails an account may ask to be sent again per hour.
     pub verification_mails_per_account: u32,
+    /// OAuth client registrations one client address may make per hour.
+    pub oauth_registrations_per_address: u32,
+    /// OAuth token requests (codes and refreshes) per 15 minutes from one address.
+    pub oauth_token_requests_per_address: u32,
 }
 
 impl Default for Limits {
@@ -125,6 +133,8 @@ impl Default for Limits {
             password_resets_per_address: 20,
             password_resets_per_account: 3,
             verification_mails_per_account: 3,
+            oauth_registrations_per_address: 20,
+            oauth_token_requests_per_address: 300,
         }
     }
 }
@@ -203,7 +213,8 @@ impl Config {
     /// `MEM0_PUBLIC_ORIGIN`, `MEM0_OUTBOX_DIR`, `MEM0_INVITATION_TTL_SECONDS`,
     /// `MEM0_INVITATIONS_PER_HOUR`, and the session lifetimes
     /// `MEM0_SESSION_LIFETIME_SECONDS`, `MEM0_SESSION_IDLE_SECONDS`,
-    /// `MEM0_REFRESH_GRACE_SECONDS`, and `MEM0_OAUTH_ACCESS_TOKEN_SECONDS` through `lookup`.
+    /// `MEM0_REFRESH_GRACE_SECONDS`, and the OAuth settings `MEM0_OAUTH_ACCESS_TOKEN_SECONDS`,
+    /// `MEM0_OAUTH_REGISTRATIONS_PER_HOUR`, `MEM0_OAUTH_TOKEN_REQUESTS_PER_ADDRESS` through `lookup`.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
@@ -276,6 +287,14 @@ impl Config {
                 verification_mails_per_account: limit(
                     vars::VERIFICATION_MAILS_PER_ACCOUNT,
                     defaults.verification_mails_per_account,
+                )?,
+                oauth_registrations_per_address: limit(
+                    vars::OAUTH_REGISTRATIONS_PER_HOUR,
+                    defaults.oauth_registrations_per_address,
+                )?,
+                oauth_token_requests_per_address: limit(
+                    vars::OAUTH_TOKEN_REQUESTS_PER_ADDRESS,
+                    defaults.oauth_token_requests_per_address,
                 )?,
             },
             public_origin: var(vars::PUBLIC_ORIGIN).map(|origin| origin.trim().to_owned()),
