@@ -1,14 +1,13 @@
-//! `mem0 mcp`: the memory tools over MCP on stdio, each a call to the HTTP API.
+//! `mem0 mcp`: the memory tools (`mcp_tools`) over MCP on stdio, each a call to the
+//! HTTP API.
 //!
 //! Any failure (no token, expired token, server down, bad input) is a tool result with
 //! `isError` and a sentence saying what to do; the server itself keeps running.
 
-use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{ServerHandler, ServiceExt, tool, tool_handler, tool_router};
-use schemars::JsonSchema;
-use serde::Deserialize;
+use async_trait::async_trait;
+use mcp_tools::{Answer, Backend, CreateContext, Forget, Mem0Tools, Outcome, Recall, Remember};
+use rmcp::ServiceExt;
+use rmcp::model::Extensions;
 use serde_json::Value;
 
 use std::sync::Arc;
@@ -17,75 +16,25 @@ use crate::api::{Api, Reply};
 use crate::auth::{Auth, AuthError};
 use crate::cli::Failure;
 use crate::session::{Caller, NoSession, Session};
-use domain::{ContextAddress, ContextName};
 
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct RememberArgs {
-    /// The context to store the memory in, as list_contexts names it: your own by its
-    /// name (1-64 of A-Z a-z 0-9 . _ -), one shared with your organization as
-    /// OWNER_ID:NAME. It must exist.
-    context: String,
-    /// The memory, 1-16000 characters.
-    text: String,
-    /// Optional tags, at most 20.
-    tags: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct RecallArgs {
-    /// The context to search: NAME (yours) or OWNER_ID:NAME (shared), as list_contexts says.
-    context: String,
-    /// Words to look for; without it the newest memories come first.
-    query: Option<String>,
-    /// How many memories, 1-100 (default 20).
-    #[schemars(range(min = 1, max = 100))]
-    limit: Option<u32>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct CreateContextArgs {
-    /// The new context's name: 1-64 of A-Z a-z 0-9 . _ -
-    name: String,
-    /// What the context is for.
-    description: Option<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct ForgetArgs {
-    /// The context holding the memory: NAME or OWNER_ID:NAME.
-    context: String,
-    /// The memory's id, as remember or recall returned it.
-    id: String,
-}
-
-#[derive(Clone)]
-pub struct Mem0Tools {
+/// The tools' work done by the HTTP API, as the caller's saved or configured login.
+struct HttpBackend {
     api: Api,
     /// One for all tool calls, so that concurrent calls share a refresh.
-    auth: Arc<Auth<Api>>,
-    tool_router: ToolRouter<Self>,
+    auth: Auth<Api>,
 }
 
-type ToolResult = Result<String, String>;
-
-#[tool_router]
-impl Mem0Tools {
+impl HttpBackend {
     fn new(api: Api) -> Self {
         let auth = Auth::new(Caller::Mcp, api.url().clone(), api.clone());
-        Self {
-            api,
-            auth: Arc::new(auth),
-            tool_router: Self::tool_router(),
-        }
+        Self { api, auth }
     }
+}
 
-    #[tool(
-        description = "Store a memory (a note to recall later) in a mem0 context. Returns the stored memory with its id."
-    )]
-    async fn remember(&self, Parameters(args): Parameters<RememberArgs>) -> ToolResult {
-        let context = parse_address(&args.context)?;
-        let tags = args.tags.unwrap_or_default();
-        let (api, context, text, tags) = (&self.api, &context, &args.text, &tags);
+#[async_trait]
+impl Backend for HttpBackend {
+    async fn remember(&self, _: &Extensions, args: Remember) -> Outcome {
+        let (api, context, text, tags) = (&self.api, &args.context, &args.text, &args.tags);
         let reply = self
             .auth
             .send(|token| async move { api.remember(&token, context, text, tags).await })
@@ -93,15 +42,9 @@ impl Mem0Tools {
         answer(reply, "memory")
     }
 
-    #[tool(
-        description = "Recall memories from a mem0 context: the best matches for the query, or the newest without one. Returns {memories:[{id,text,tags,created_at}], next_cursor}."
-    )]
-    async fn recall(&self, Parameters(args): Parameters<RecallArgs>) -> ToolResult {
-        let context = parse_address(&args.context)?;
-        if args.limit.is_some_and(|limit| !(1..=100).contains(&limit)) {
-            return Err("limit must be from 1 to 100.".to_owned());
-        }
-        let (api, context, query, limit) = (&self.api, &context, args.query.as_deref(), args.limit);
+    async fn recall(&self, _: &Extensions, args: Recall) -> Outcome {
+        let (api, context, query, limit) =
+            (&self.api, &args.context, args.query.as_deref(), args.limit);
         let reply = self
             .auth
             .send(|token| async move { api.recall(&token, context, query, limit).await })
@@ -110,13 +53,10 @@ impl Mem0Tools {
         if let Some(object) = page.as_object_mut() {
             object.remove("success");
         }
-        Ok(page.to_string())
+        Ok(Answer::Json(page))
     }
 
-    #[tool(
-        description = "List the mem0 contexts you can use (yours and those shared with your organization), with their descriptions and memory counts. Each has an `address` to pass as `context` to the other tools: its name for your own, OWNER_ID:NAME for one shared by another member (shown with its `owner`)."
-    )]
-    async fn list_contexts(&self) -> ToolResult {
+    async fn list_contexts(&self, _: &Extensions) -> Outcome {
         let api = &self.api;
         let reply = self
             .auth
@@ -134,13 +74,11 @@ impl Mem0Tools {
                 }
             }
         }
-        Ok(listed["contexts"].to_string())
+        Ok(Answer::Json(listed["contexts"].take()))
     }
 
-    #[tool(description = "Create a private mem0 context to keep memories in.")]
-    async fn create_context(&self, Parameters(args): Parameters<CreateContextArgs>) -> ToolResult {
-        let name = parse_context(&args.name)?;
-        let (api, name, description) = (&self.api, &name, args.description.as_deref());
+    async fn create_context(&self, _: &Extensions, args: CreateContext) -> Outcome {
+        let (api, name, description) = (&self.api, &args.name, args.description.as_deref());
         let reply = self
             .auth
             .send(|token| async move { api.create_context(&token, name, description, None).await })
@@ -148,23 +86,24 @@ impl Mem0Tools {
         answer(reply, "context")
     }
 
-    #[tool(description = "Delete one memory from a mem0 context by its id.")]
-    async fn forget(&self, Parameters(args): Parameters<ForgetArgs>) -> ToolResult {
-        let context = parse_address(&args.context)?;
-        let (api, context_ref, id) = (&self.api, &context, &args.id);
+    async fn forget(&self, _: &Extensions, args: Forget) -> Outcome {
+        let (api, context, id) = (&self.api, &args.context, &args.id);
         let reply = self
             .auth
-            .send(|token| async move { api.forget(&token, context_ref, id).await })
+            .send(|token| async move { api.forget(&token, context, id).await })
             .await;
         answer_value(reply)?;
-        Ok(format!("Forgot memory {} in context {context}.", args.id))
+        Ok(Answer::Said(format!(
+            "Forgot memory {} in context {}.",
+            args.id, args.context
+        )))
     }
 }
 
-/// The reply's `field` as JSON text.
-fn answer<T>(reply: Result<(Session, Reply<T>), AuthError>, field: &str) -> ToolResult {
-    let body = answer_value(reply)?;
-    Ok(body[field].to_string())
+/// The reply's `field`.
+fn answer<T>(reply: Result<(Session, Reply<T>), AuthError>, field: &str) -> Outcome {
+    let mut body = answer_value(reply)?;
+    Ok(Answer::Json(body[field].take()))
 }
 
 fn answer_value<T>(reply: Result<(Session, Reply<T>), AuthError>) -> Result<Value, String> {
@@ -177,29 +116,8 @@ fn answer_value<T>(reply: Result<(Session, Reply<T>), AuthError>) -> Result<Valu
         })
 }
 
-fn parse_context(raw: &str) -> Result<ContextName, String> {
-    ContextName::parse(raw).map_err(|error| error.0)
-}
-
-fn parse_address(raw: &str) -> Result<ContextAddress, String> {
-    ContextAddress::parse(raw).map_err(|error| error.0)
-}
-
-#[tool_handler(router = self.tool_router)]
-impl ServerHandler for Mem0Tools {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("mem0", env!("CARGO_PKG_VERSION")))
-            .with_instructions(
-                "mem0 keeps memories in named contexts. Use list_contexts to see them, \
-                 recall to look things up before answering, and remember to store what is \
-                 worth keeping.",
-            )
-    }
-}
-
 pub async fn serve(api: Api) -> Result<(), Failure> {
-    let running = Mem0Tools::new(api)
+    let running = Mem0Tools::new(Arc::new(HttpBackend::new(api)))
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|error| Failure::Other(format!("MCP session did not start: {error}")))?;

@@ -12,8 +12,8 @@ use store::search::{self, Query};
 
 use domain::ContextAddress;
 use store::{
-    Candidates, Context, ContextName, Memory, MemoryId, NewContext, NewMemory, OrgRole, UserId,
-    Visibility,
+    Candidates, Context, ContextName, Memory, MemoryId, NewContext, NewMemory, OrgRole, User,
+    UserId, Visibility,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -99,9 +99,14 @@ pub struct Owner {
 }
 
 impl ContextView {
+    /// How the tools name this context: `href` without its `/contexts/`.
+    pub(crate) fn address(&self) -> &str {
+        self.href.strip_prefix("/contexts/").unwrap_or(&self.href)
+    }
+
     /// `context` as `caller` sees it; `owner_name` names its owner when it is shared.
-    fn new(context: Context, caller: &Authenticated, owner_name: Option<String>) -> Self {
-        let own = context.owner_id == caller.user.id;
+    pub(crate) fn new(context: Context, caller: &User, owner_name: Option<String>) -> Self {
+        let own = context.owner_id == caller.id;
         let href = if own {
             format!("/contexts/{}", context.name)
         } else {
@@ -114,7 +119,7 @@ impl ContextView {
         let owner = shared.then(|| Owner {
             user_id: context.owner_id.0,
             name: if own {
-                caller.user.name.clone()
+                caller.name.clone()
             } else {
                 owner_name.unwrap_or_default()
             },
@@ -236,16 +241,16 @@ pub async fn list(
         .list_contexts(&caller.viewer())
         .await?
         .into_iter()
-        .filter(|context| visible(&caller, context))
+        .filter(|context| visible(&caller.user, context))
         .collect();
-    let names = owner_names(&app, &caller, &contexts).await?;
+    let names = owner_names(&app, &caller.user, &contexts).await?;
     Ok(Reply::ok(ContextList {
         success: Succeeded,
         contexts: contexts
             .into_iter()
             .map(|context| {
                 let name = names.get(&context.owner_id).cloned();
-                ContextView::new(context, &caller, name)
+                ContextView::new(context, &caller.user, name)
             })
             .collect(),
     }))
@@ -302,7 +307,7 @@ pub async fn create(
         .await?;
     Ok(Reply::created(OneContext {
         success: Succeeded,
-        context: ContextView::new(context, &caller, None),
+        context: ContextView::new(context, &caller.user, None),
     }))
 }
 
@@ -319,12 +324,12 @@ pub async fn get(
     caller: Authenticated,
     PathParams(path): PathParams<ContextPath>,
 ) -> ApiResult<Reply<OneContext>> {
-    let context = find(&app, &caller, &path.name).await?;
-    let names = owner_names(&app, &caller, std::slice::from_ref(&context)).await?;
+    let context = find(&app, &caller.user, &path.name).await?;
+    let names = owner_names(&app, &caller.user, std::slice::from_ref(&context)).await?;
     let name = names.get(&context.owner_id).cloned();
     Ok(Reply::ok(OneContext {
         success: Succeeded,
-        context: ContextView::new(context, &caller, name),
+        context: ContextView::new(context, &caller.user, name),
     }))
 }
 
@@ -342,7 +347,7 @@ pub async fn delete(
     caller: Authenticated,
     PathParams(path): PathParams<ContextPath>,
 ) -> ApiResult<Reply<Done>> {
-    let context = find(&app, &caller, &path.name).await?;
+    let context = find(&app, &caller.user, &path.name).await?;
     let admin = caller.membership().is_some_and(|membership| {
         membership.role == OrgRole::Admin
             && Some(membership.organization_id) == context.organization_id
@@ -372,8 +377,8 @@ pub async fn add_memory(
     JsonBody(body): JsonBody<AddMemory>,
 ) -> ApiResult<Reply<OneMemory>> {
     let memory = parse_memory(body)?;
-    let context = find(&app, &caller, &path.name).await?;
-    may_write(&caller, &context)?;
+    let context = find(&app, &caller.user, &path.name).await?;
+    may_write(&caller.user, &context)?;
     let memory = app.store.put_memory(&context, memory).await?;
     Ok(Reply::created(OneMemory {
         success: Succeeded,
@@ -382,8 +387,13 @@ pub async fn add_memory(
 }
 
 fn parse_memory(body: AddMemory) -> ApiResult<NewMemory> {
-    let text = MemoryText::parse(&body.text).map_err(|e| ApiError::invalid(e.0))?;
-    let tags = Tags::parse(body.tags.unwrap_or_default()).map_err(|e| ApiError::invalid(e.0))?;
+    new_memory(&body.text, body.tags.unwrap_or_default())
+}
+
+/// A memory's text and tags, parsed.
+pub(crate) fn new_memory(text: &str, tags: Vec<String>) -> ApiResult<NewMemory> {
+    let text = MemoryText::parse(text).map_err(|e| ApiError::invalid(e.0))?;
+    let tags = Tags::parse(tags).map_err(|e| ApiError::invalid(e.0))?;
     Ok(NewMemory { text, tags })
 }
 
@@ -573,7 +583,7 @@ pub async fn list_memories(
     PathParams(path): PathParams<ContextPath>,
     listing: Listing,
 ) -> ApiResult<Reply<MemoryPage>> {
-    let context = find(&app, &caller, &path.name).await?;
+    let context = find(&app, &caller.user, &path.name).await?;
     let (memories, next) = match listing.query {
         None => list_page(&app, &context, listing.limit, listing.cursor).await?,
         Some(query) => search_page(&app, &context, query, listing.limit, listing.cursor).await?,
@@ -586,7 +596,7 @@ pub async fn list_memories(
 }
 
 /// Newest first; the page ends early when its memories fill `PAGE_BYTES`.
-async fn list_page(
+pub(crate) async fn list_page(
     app: &App,
     context: &Context,
     limit: usize,
@@ -616,7 +626,7 @@ async fn list_page(
 
 /// Best match first among the candidates; the page ends early when its memories fill
 /// `PAGE_BYTES`.
-async fn search_page(
+pub(crate) async fn search_page(
     app: &App,
     context: &Context,
     query: Query,
@@ -681,8 +691,8 @@ pub async fn delete_memory(
     caller: Authenticated,
     PathParams(path): PathParams<MemoryPath>,
 ) -> ApiResult<Reply<Done>> {
-    let context = find(&app, &caller, &path.name).await?;
-    may_write(&caller, &context)?;
+    let context = find(&app, &caller.user, &path.name).await?;
+    may_write(&caller.user, &context)?;
     let id = MemoryId::parse(&path.id).map_err(|_| ApiError::NotFound)?;
     app.store.delete_memory(&context, &id).await?;
     Ok(Reply::ok(Done { success: Succeeded }))
@@ -690,9 +700,18 @@ pub async fn delete_memory(
 
 /// The context at `address` (`name`, or `<owner_id>:<name>`) as the caller sees it; one
 /// that cannot exist, or that the caller may not see, is simply not found.
-async fn find(app: &App, caller: &Authenticated, address: &str) -> ApiResult<Context> {
+async fn find(app: &App, caller: &User, address: &str) -> ApiResult<Context> {
     let address = ContextAddress::parse(address).map_err(|_| ApiError::NotFound)?;
-    let found = match &address {
+    find_at(app, caller, &address).await
+}
+
+/// The context at `address` as the caller sees it, else not found.
+pub(crate) async fn find_at(
+    app: &App,
+    caller: &User,
+    address: &ContextAddress,
+) -> ApiResult<Context> {
+    let found = match address {
         ContextAddress::Own(name) => app.store.find_context(&caller.viewer(), name).await?,
         ContextAddress::Of(owner, name) => app.store.context_of(*owner, name).await?,
     };
@@ -704,19 +723,18 @@ async fn find(app: &App, caller: &Authenticated, address: &str) -> ApiResult<Con
 /// Whether the caller may see `context`, from their membership as stored now: their own
 /// private contexts; and contexts shared with the organization they belong to now
 /// (their own included: one shared with an organization they left stays with it).
-fn visible(caller: &Authenticated, context: &Context) -> bool {
+pub(crate) fn visible(caller: &User, context: &Context) -> bool {
     match context.visibility {
-        Visibility::Private => context.owner_id == caller.user.id,
+        Visibility::Private => context.owner_id == caller.id,
         Visibility::Organization => {
-            context.organization_id.is_some()
-                && context.organization_id == caller.user.organization_id
+            context.organization_id.is_some() && context.organization_id == caller.organization_id
         }
     }
 }
 
 /// Viewers read shared contexts but do not write them; anyone writes their own private
 /// ones.
-fn may_write(caller: &Authenticated, context: &Context) -> ApiResult<()> {
+pub(crate) fn may_write(caller: &User, context: &Context) -> ApiResult<()> {
     let viewer = caller
         .membership()
         .is_some_and(|membership| !membership.role.writes_shared());
@@ -730,18 +748,18 @@ fn may_write(caller: &Authenticated, context: &Context) -> ApiResult<()> {
 
 /// The names of the owners of the shared contexts among `contexts` that others own:
 /// one read of the organization's members, and one per owner who has left it since.
-async fn owner_names(
+pub(crate) async fn owner_names(
     app: &App,
-    caller: &Authenticated,
+    caller: &User,
     contexts: &[Context],
 ) -> ApiResult<HashMap<UserId, String>> {
     let others: HashSet<UserId> = contexts
         .iter()
-        .filter(|context| context.owner_id != caller.user.id)
+        .filter(|context| context.owner_id != caller.id)
         .map(|context| context.owner_id)
         .collect();
     let mut names = HashMap::new();
-    let Some(organization) = caller.user.organization_id else {
+    let Some(organization) = caller.organization_id else {
         return Ok(names);
     };
     if others.is_empty() {

@@ -84,7 +84,7 @@ impl ApiError {
     }
 
     /// The sentence a person reads; never carries internal causes.
-    fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             Self::InvalidRequest(message)
             | Self::WeakPassword(message)

@@ -10,6 +10,7 @@ pub mod error;
 mod extract;
 pub mod grant;
 pub mod mail;
+pub mod mcp;
 pub mod oauth;
 pub mod openapi;
 mod orgs;
