@@ -238,18 +238,22 @@ fn the_table_is_kept_safe_in_production() {
 /// The files of `../shared/contract/` whose issue has landed, so the code serves their
 /// routes beside `API.md`'s. None yet: the sessions, organizations and remote-MCP
 /// issues each add their file here (`"sessions.md"`, ...) when they land.
-const LANDED_CONTRACTS: &[&str] = &["organizations.md", "sessions.md"];
+const LANDED_CONTRACTS: &[&str] = &["organizations.md", "sessions.md", "remote-mcp.md"];
 
 /// An API function's binary and the routes its `main.rs` hands to `lambda::run`
 /// (`each_function_serves_the_router_these_checks_ask` holds the two together).
 type ApiFunction = (&'static str, fn() -> Routes);
 
-const API_FUNCTIONS: [ApiFunction; 4] = [
+const API_FUNCTIONS: [ApiFunction; 5] = [
     ("signup", api::routes::signup),
     ("login", api::routes::login),
     ("contexts", api::routes::contexts),
     ("orgs", api::routes::orgs),
+    ("oauth", api::routes::oauth),
 ];
+
+/// The function serving `/mcp` (rmcp's service, not a group of documented routes).
+const MCP: &str = "mcp";
 
 /// The function serving the pages, the static files and the `$default` route.
 const PAGES: &str = "pages";
@@ -367,6 +371,7 @@ impl Routers {
             .map(|&(binary, routes)| (binary, api::router(Arc::clone(&app), routes())))
             .collect();
         functions.push((PAGES, site::embedded::router()));
+        functions.push((MCP, api::mcp::router(Arc::clone(&app), Vec::new())));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -728,7 +733,9 @@ fn cargo_lambda_watch_routes_like_the_template() {
 
 // ------------------------------------------------------------------ functions
 
-const FUNCTIONS: [&str; 5] = ["signup", "login", "contexts", "orgs", "pages"];
+const FUNCTIONS: [&str; 7] = [
+    "signup", "login", "contexts", "orgs", "oauth", "pages", "mcp",
+];
 
 /// `(logical id, function)` of the function built from `binary`.
 fn function<'a>(template: &'a Yaml, binary: &str) -> (&'a str, &'a Yaml) {
@@ -845,8 +852,8 @@ fn access<'a>(grants: impl IntoIterator<Item = (Target, &'a str, Vec<&'a str>)>)
 fn expected_access(binary: &str) -> Access {
     use Target::{Index, Table};
     use partition::{
-        EMAIL, INVITATION, MEMORIES, ONE_TIME, ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE,
-        SESSION, USER,
+        ACTIVITY, AUTHORIZATION_CODE, CLIENT, EMAIL, GRANT, INVITATION, MEMORIES, ONE_TIME,
+        ORGANIZATION, OWNER, RATE, REVOKED, SEQUENCE, SESSION, USER,
     };
     access(match binary {
         // create_user: the email check (GetItem), next_id (UpdateItem), the
@@ -924,6 +931,36 @@ fn expected_access(binary: &str) -> Access {
             (Table, "dynamodb:DeleteItem", vec![INVITATION, ORGANIZATION]),
             (Table, "dynamodb:UpdateItem", vec![USER, ORGANIZATION, RATE]),
             (Table, "dynamodb:ConditionCheckItem", vec![USER]),
+            (Index, "dynamodb:Query", vec![ORGANIZATION]),
+        ],
+        // client (GetItem); register_client, put_authorization_code, create_grant
+        // (PutItem); use_authorization_code (DeleteItem); rotate_grant, revoke_grant and
+        // the registration and token budgets (UpdateItem); list_grants (Query); the
+        // consent's REST caller and grant_caller (BatchGetItem); the contexts the
+        // consent offers: list_contexts (Query, the index, the owners' names by GetItem).
+        "oauth" => vec![
+            (Table, "dynamodb:GetItem", vec![CLIENT, USER]),
+            (Table, "dynamodb:BatchGetItem", vec![USER, SESSION, GRANT]),
+            (
+                Table,
+                "dynamodb:PutItem",
+                vec![CLIENT, AUTHORIZATION_CODE, GRANT],
+            ),
+            (Table, "dynamodb:DeleteItem", vec![AUTHORIZATION_CODE]),
+            (Table, "dynamodb:UpdateItem", vec![GRANT, RATE]),
+            (Table, "dynamodb:Query", vec![GRANT, OWNER]),
+            (Index, "dynamodb:Query", vec![ORGANIZATION]),
+        ],
+        // grant_caller (BatchGetItem), touch_grant (UpdateItem); the tools as the
+        // contexts function does them, without deleting contexts; record_activity's
+        // two entries (PutItem, in a transaction).
+        "mcp" => vec![
+            (Table, "dynamodb:BatchGetItem", vec![USER, GRANT]),
+            (Table, "dynamodb:GetItem", vec![USER, OWNER]),
+            (Table, "dynamodb:PutItem", vec![OWNER, MEMORIES, ACTIVITY]),
+            (Table, "dynamodb:DeleteItem", vec![OWNER, MEMORIES]),
+            (Table, "dynamodb:UpdateItem", vec![OWNER, GRANT]),
+            (Table, "dynamodb:Query", vec![OWNER, MEMORIES]),
             (Index, "dynamodb:Query", vec![ORGANIZATION]),
         ],
         _ => vec![],
