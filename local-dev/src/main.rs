@@ -71,6 +71,10 @@ struct Args {
     /// OAuth token requests one address may make per 15 minutes.
     #[arg(long, env = vars::OAUTH_TOKEN_REQUESTS_PER_ADDRESS, default_value_t = api::Limits::default().oauth_token_requests_per_address)]
     oauth_token_requests_per_address: u32,
+    /// Fetch Client ID Metadata Documents over plain http and from private or loopback
+    /// addresses too (local agents under test); never for a deployment.
+    #[arg(long)]
+    allow_insecure_client_metadata: bool,
     /// Signups one client address may attempt per hour.
     #[arg(long, env = vars::SIGNUPS_PER_HOUR, default_value_t = api::Limits::default().signups_per_client_per_hour)]
     signups_per_hour: u32,
@@ -220,7 +224,10 @@ async fn serve(args: Args) -> Result<(), StartError> {
     let app = Arc::new(
         api::App::new(store, tokens, limits)
             .with_mail(Arc::new(outbox), api::Links::new(&origin))
-            .with_sessions(sessions),
+            .with_sessions(sessions)
+            .with_client_metadata(Arc::new(api::oauth::HttpFetcher::new(
+                args.allow_insecure_client_metadata,
+            ))),
     );
     // Tests and scripts wait for this exact line.
     println!("mem0 local-dev listening on http://{address}");

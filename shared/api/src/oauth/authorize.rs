@@ -124,7 +124,7 @@ impl App {
         let Some(client_id) = params.client_id.as_deref() else {
             return Ok(Err(Refusal::Unverified("The request names no client_id.")));
         };
-        let Some(client) = self.store.client(client_id).await? else {
+        let Some(client) = self.oauth_client(client_id, true).await? else {
             return Ok(Err(Refusal::Unverified(
                 "This app is not registered here (unknown client_id).",
             )));
