@@ -974,7 +974,10 @@ async fn a_client_id_metadata_document_client_is_consented_to_and_exchanges_its_
             "{refused}"
         );
     }
+    let kept = || async { fixture.store.client(AGENT_DOCUMENT).await.expect("read") };
+    assert_eq!(kept().await, None, "showing the page writes nothing");
     let code = fixture.code(&rest, AGENT_DOCUMENT).await;
+    assert!(kept().await.is_some(), "the consent keeps the client");
     let tokens = fixture.exchange(AGENT_DOCUMENT, &code).await;
     assert_eq!(tokens.status, 200, "{:?}", tokens.body);
     let grants = fixture.grants(&rest).await;

@@ -38,6 +38,17 @@ pub const PROTECTED_RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected
 /// The path of the protected resource itself.
 pub const RESOURCE_PATH: &str = "/mcp";
 
+/// Where a metadata document's client comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientLookup {
+    /// As the store keeps it (the token endpoint: the consent kept it).
+    Stored,
+    /// Fetched now, kept nowhere (the consent page, which anyone may ask for: no write).
+    Fetched,
+    /// Fetched now and kept if new (the user's consent).
+    FetchedAndKept,
+}
+
 impl App {
     /// The issuer and the MCP resource of this deployment, from its public origin.
     pub(crate) fn oauth_audience(&self) -> GrantAudience {
@@ -48,14 +59,14 @@ impl App {
     }
 
     /// The client `client_id` names: a registered one, or one a metadata document at
-    /// that URL describes, fetched now (when `fresh`) or as the store keeps it from
-    /// the consent. `None` if there is no such client or its document is no good.
+    /// that URL describes, as `lookup` says. `None` if there is no such client or its
+    /// document is no good.
     pub(crate) async fn oauth_client(
         &self,
         client_id: &str,
-        fresh: bool,
+        lookup: ClientLookup,
     ) -> ApiResult<Option<OAuthClient>> {
-        if !fresh || !client_metadata::is_document_url(client_id) {
+        if lookup == ClientLookup::Stored || !client_metadata::is_document_url(client_id) {
             return Ok(self.store.client(client_id).await?);
         }
         let Ok(url) = url::Url::parse(client_id) else {
@@ -68,10 +79,12 @@ impl App {
         };
         match client {
             Ok(client) => {
-                // Kept as first seen, for the exchange and the connected apps list.
-                match self.store.register_client(&client).await {
-                    Ok(()) | Err(StoreError::Conflict) => {}
-                    Err(error) => return Err(error.into()),
+                if lookup == ClientLookup::FetchedAndKept {
+                    // Kept as first seen, for the exchange and the connected apps list.
+                    match self.store.register_client(&client).await {
+                        Ok(()) | Err(StoreError::Conflict) => {}
+                        Err(error) => return Err(error.into()),
+                    }
                 }
                 Ok(Some(client))
             }
