@@ -78,6 +78,7 @@ fn grant(user: &User, scopes: &str, contexts: GrantContexts) -> GrantCaller {
             contexts,
             created_at: 0,
             last_used_at: 0,
+            generation: 0,
             revoked_at: None,
         },
     }
@@ -513,4 +514,81 @@ fn the_public_origins_host_and_loopback_are_allowed() {
             "127.0.0.1".to_owned()
         ]
     );
+}
+
+#[tokio::test]
+async fn each_tool_call_leaves_who_what_and_how_many_in_the_activity_trail() {
+    let fixture = fixture().await;
+    context(&fixture, "work").await;
+    let caller = everything(&fixture.user);
+    ok_json(
+        call(
+            &fixture,
+            &caller,
+            "remember",
+            json!({"context": "work", "text": "The launch code is tulip"}),
+        )
+        .await,
+    );
+    ok_json(
+        call(
+            &fixture,
+            &caller,
+            "recall",
+            json!({"context": "work", "query": "launch"}),
+        )
+        .await,
+    );
+    ok_json(call(&fixture, &caller, "list_contexts", json!({})).await);
+    let trail = fixture
+        .store
+        .grant_activity(fixture.user.id, &caller.grant.id, 10, None)
+        .await
+        .expect("trail");
+    let seen: Vec<(&str, Option<&str>, u32, &str)> = trail
+        .entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.action.as_str(),
+                entry.context.as_ref().map(|(_, name)| name.as_str()),
+                entry.count,
+                entry.client_name.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("list_contexts", None, 0, "Test agent"),
+            ("recall", Some("work"), 1, "Test agent"),
+            ("remember", Some("work"), 1, "Test agent"),
+        ]
+    );
+    assert!(!format!("{trail:?}").contains("tulip"), "{trail:?}");
+    let on_context = fixture
+        .store
+        .context_activity(fixture.user.id, &name("work"), 10, None)
+        .await
+        .expect("trail");
+    assert_eq!(on_context.entries.len(), 2);
+
+    // A refused call did nothing, and leaves nothing.
+    let reader = grant(&fixture.user, "memories:read", GrantContexts::All);
+    tool_error(
+        call(
+            &fixture,
+            &reader,
+            "remember",
+            json!({"context": "work", "text": "x"}),
+        )
+        .await,
+        &["memories:write"],
+    );
+    let trail = fixture
+        .store
+        .grant_activity(fixture.user.id, &reader.grant.id, 10, None)
+        .await
+        .expect("trail");
+    assert!(trail.entries.is_empty(), "{trail:?}");
 }
