@@ -592,3 +592,95 @@ async fn each_tool_call_leaves_who_what_and_how_many_in_the_activity_trail() {
         .expect("trail");
     assert!(trail.entries.is_empty(), "{trail:?}");
 }
+
+#[tokio::test]
+async fn an_organization_viewer_recalls_shared_contexts_but_cannot_write_them() {
+    let fixture = fixture().await;
+    let (admin, organization) = fixture
+        .store
+        .create_user(
+            store::NewUser {
+                email: store::Email::parse("admin@example.com").expect("email"),
+                name: store::DisplayName::parse("Admin", "name").expect("name"),
+                password_hash: "unused".into(),
+            },
+            Some(store::NewOrganization {
+                name: store::DisplayName::parse("Team", "name").expect("name"),
+                domain: None,
+                size: None,
+                industry: None,
+            }),
+        )
+        .await
+        .expect("admin");
+    let organization = organization.expect("organization");
+    let shared = fixture
+        .store
+        .create_context(
+            &admin.viewer(),
+            NewContext {
+                name: name("team"),
+                description: Default::default(),
+                visibility: Visibility::Organization,
+            },
+        )
+        .await
+        .expect("shared context");
+    let now = time::OffsetDateTime::now_utc();
+    let invitation = store::Invitation {
+        id: ulid::Ulid::new().to_string(),
+        token_hash: "viewer-invitation".into(),
+        organization_id: organization.id,
+        email: fixture.user.email.clone(),
+        role: store::OrgRole::Viewer,
+        invited_by: admin.id,
+        created_at: now,
+        expires_at: now + time::Duration::hours(1),
+    };
+    fixture
+        .store
+        .create_invitation(&invitation)
+        .await
+        .expect("invite");
+    let viewer = fixture
+        .store
+        .accept_invitation(&invitation, store::Invitee::Existing(fixture.user.id), now)
+        .await
+        .expect("accept");
+    let address = format!("{}:team", admin.id.0);
+
+    let caller = everything(&viewer);
+    let listed = ok_json(call(&fixture, &caller, "list_contexts", json!({})).await);
+    assert_eq!(listed[0]["address"], address.as_str(), "{listed}");
+    assert_eq!(listed[0]["owner"]["name"], "Admin", "{listed}");
+    let recalled = ok_json(call(&fixture, &caller, "recall", json!({"context": address})).await);
+    assert_eq!(recalled["memories"], json!([]));
+    tool_error(
+        call(
+            &fixture,
+            &caller,
+            "remember",
+            json!({"context": address, "text": "x"}),
+        )
+        .await,
+        &["Viewers"],
+    );
+    let after = fixture
+        .store
+        .context_of(admin.id, &shared.name)
+        .await
+        .expect("store")
+        .expect("context");
+    assert_eq!(after.memory_count, 0);
+
+    // A grant naming only the viewer's own contexts does not reach the shared one.
+    let narrow = only(&viewer, "memories:read", &["mine"]);
+    assert_eq!(
+        ok_json(call(&fixture, &narrow, "list_contexts", json!({})).await),
+        json!([])
+    );
+    tool_error(
+        call(&fixture, &narrow, "recall", json!({"context": address})).await,
+        &["No context"],
+    );
+}
