@@ -8,7 +8,8 @@
 //! tool outside the grant's scopes answers a tool error naming the missing scope; a
 //! context outside the grant's contexts is invisible (not listed, not found), and the
 //! contexts the grant reaches obey the same visibility and write rules as the REST
-//! routes (`contexts.rs`).
+//! routes (`contexts.rs`). Each call that did its work leaves an entry in the activity
+//! trail (who, which tool, which context, how many memories; never their text).
 
 use std::sync::Arc;
 
@@ -27,7 +28,8 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde::Serialize;
 use serde_json::{Value, json};
 use store::search::Query;
-use store::{Context, MemoryId, NewContext, Scope, Visibility};
+use store::{ActivityEntry, Context, MemoryId, NewContext, Scope, Visibility};
+use ulid::Ulid;
 
 use crate::contexts::{self, ContextView, MemoryJson};
 use crate::error::ApiError;
@@ -123,6 +125,7 @@ impl Backend for StoreBackend {
                 context_json(ContextView::new(context, user, name))
             })
             .collect::<Result<Vec<Value>, String>>()?;
+        self.record(caller, "list_contexts", None, 0).await;
         Ok(Answer::Json(Value::Array(listed)))
     }
 
@@ -151,6 +154,8 @@ impl Backend for StoreBackend {
             .await
             .map_err(ApiError::from)
             .map_err(sentence)?;
+        self.record(caller, "create_context", Some(&context), 0)
+            .await;
         context_json(ContextView::new(context, &caller.user, None)).map(Answer::Json)
     }
 
@@ -165,6 +170,7 @@ impl Backend for StoreBackend {
             .put_memory(&context, memory)
             .await
             .map_err(|error| not_found_as(error.into(), || no_context(&args.context)))?;
+        self.record(caller, "remember", Some(&context), 1).await;
         to_json(&MemoryJson::from(&memory)).map(Answer::Json)
     }
 
@@ -185,6 +191,8 @@ impl Backend for StoreBackend {
             Some(query) => contexts::search_page(&self.app, &context, query, limit, None).await,
         }
         .map_err(sentence)?;
+        self.record(caller, "recall", Some(&context), memories.len())
+            .await;
         let memories: Vec<MemoryJson> = memories.iter().map(MemoryJson::from).collect();
         Ok(Answer::Json(
             json!({"memories": memories, "next_cursor": next_cursor}),
@@ -202,6 +210,7 @@ impl Backend for StoreBackend {
             .delete_memory(&context, &id)
             .await
             .map_err(|error| not_found_as(error.into(), no_memory))?;
+        self.record(caller, "forget", Some(&context), 1).await;
         Ok(Answer::Said(format!(
             "Forgot memory {} in context {}.",
             args.id, args.context
@@ -224,6 +233,31 @@ impl StoreBackend {
             return Err(no_context(address));
         }
         Ok(context)
+    }
+
+    /// Notes in the activity trail that `caller`'s agent did `tool` (on `context`, to
+    /// `count` memories): who, what and how many, never the text. The tool's work is
+    /// done by then, so a trail the store cannot write is logged, not the answer.
+    async fn record(
+        &self,
+        caller: &GrantCaller,
+        tool: &str,
+        context: Option<&Context>,
+        count: usize,
+    ) {
+        let entry = ActivityEntry {
+            id: Ulid::new().to_string(),
+            user_id: caller.user.id,
+            grant_id: caller.grant.id.clone(),
+            client_name: caller.grant.client_name.clone(),
+            action: tool.to_owned(),
+            context: context.map(|context| (context.owner_id, context.name.clone())),
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+            at: self.app.now().unix_timestamp(),
+        };
+        if let Err(error) = self.app.store.record_activity(&entry).await {
+            tracing::error!(%error, tool, "the activity trail missed a tool call");
+        }
     }
 }
 

@@ -78,6 +78,7 @@ fn grant(user: &User, scopes: &str, contexts: GrantContexts) -> GrantCaller {
             contexts,
             created_at: 0,
             last_used_at: 0,
+            generation: 0,
             revoked_at: None,
         },
     }
@@ -512,5 +513,174 @@ fn the_public_origins_host_and_loopback_are_allowed() {
             "localhost".to_owned(),
             "127.0.0.1".to_owned()
         ]
+    );
+}
+
+#[tokio::test]
+async fn each_tool_call_leaves_who_what_and_how_many_in_the_activity_trail() {
+    let fixture = fixture().await;
+    context(&fixture, "work").await;
+    let caller = everything(&fixture.user);
+    ok_json(
+        call(
+            &fixture,
+            &caller,
+            "remember",
+            json!({"context": "work", "text": "The launch code is tulip"}),
+        )
+        .await,
+    );
+    ok_json(
+        call(
+            &fixture,
+            &caller,
+            "recall",
+            json!({"context": "work", "query": "launch"}),
+        )
+        .await,
+    );
+    ok_json(call(&fixture, &caller, "list_contexts", json!({})).await);
+    let trail = fixture
+        .store
+        .grant_activity(fixture.user.id, &caller.grant.id, 10, None)
+        .await
+        .expect("trail");
+    let seen: Vec<(&str, Option<&str>, u32, &str)> = trail
+        .entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.action.as_str(),
+                entry.context.as_ref().map(|(_, name)| name.as_str()),
+                entry.count,
+                entry.client_name.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("list_contexts", None, 0, "Test agent"),
+            ("recall", Some("work"), 1, "Test agent"),
+            ("remember", Some("work"), 1, "Test agent"),
+        ]
+    );
+    assert!(!format!("{trail:?}").contains("tulip"), "{trail:?}");
+    let on_context = fixture
+        .store
+        .context_activity(fixture.user.id, &name("work"), 10, None)
+        .await
+        .expect("trail");
+    assert_eq!(on_context.entries.len(), 2);
+
+    // A refused call did nothing, and leaves nothing.
+    let reader = grant(&fixture.user, "memories:read", GrantContexts::All);
+    tool_error(
+        call(
+            &fixture,
+            &reader,
+            "remember",
+            json!({"context": "work", "text": "x"}),
+        )
+        .await,
+        &["memories:write"],
+    );
+    let trail = fixture
+        .store
+        .grant_activity(fixture.user.id, &reader.grant.id, 10, None)
+        .await
+        .expect("trail");
+    assert!(trail.entries.is_empty(), "{trail:?}");
+}
+
+#[tokio::test]
+async fn an_organization_viewer_recalls_shared_contexts_but_cannot_write_them() {
+    let fixture = fixture().await;
+    let (admin, organization) = fixture
+        .store
+        .create_user(
+            store::NewUser {
+                email: store::Email::parse("admin@example.com").expect("email"),
+                name: store::DisplayName::parse("Admin", "name").expect("name"),
+                password_hash: "unused".into(),
+            },
+            Some(store::NewOrganization {
+                name: store::DisplayName::parse("Team", "name").expect("name"),
+                domain: None,
+                size: None,
+                industry: None,
+            }),
+        )
+        .await
+        .expect("admin");
+    let organization = organization.expect("organization");
+    let shared = fixture
+        .store
+        .create_context(
+            &admin.viewer(),
+            NewContext {
+                name: name("team"),
+                description: Default::default(),
+                visibility: Visibility::Organization,
+            },
+        )
+        .await
+        .expect("shared context");
+    let now = time::OffsetDateTime::now_utc();
+    let invitation = store::Invitation {
+        id: ulid::Ulid::new().to_string(),
+        token_hash: "viewer-invitation".into(),
+        organization_id: organization.id,
+        email: fixture.user.email.clone(),
+        role: store::OrgRole::Viewer,
+        invited_by: admin.id,
+        created_at: now,
+        expires_at: now + time::Duration::hours(1),
+    };
+    fixture
+        .store
+        .create_invitation(&invitation)
+        .await
+        .expect("invite");
+    let viewer = fixture
+        .store
+        .accept_invitation(&invitation, store::Invitee::Existing(fixture.user.id), now)
+        .await
+        .expect("accept");
+    let address = format!("{}:team", admin.id.0);
+
+    let caller = everything(&viewer);
+    let listed = ok_json(call(&fixture, &caller, "list_contexts", json!({})).await);
+    assert_eq!(listed[0]["address"], address.as_str(), "{listed}");
+    assert_eq!(listed[0]["owner"]["name"], "Admin", "{listed}");
+    let recalled = ok_json(call(&fixture, &caller, "recall", json!({"context": address})).await);
+    assert_eq!(recalled["memories"], json!([]));
+    tool_error(
+        call(
+            &fixture,
+            &caller,
+            "remember",
+            json!({"context": address, "text": "x"}),
+        )
+        .await,
+        &["Viewers"],
+    );
+    let after = fixture
+        .store
+        .context_of(admin.id, &shared.name)
+        .await
+        .expect("store")
+        .expect("context");
+    assert_eq!(after.memory_count, 0);
+
+    // A grant naming only the viewer's own contexts does not reach the shared one.
+    let narrow = only(&viewer, "memories:read", &["mine"]);
+    assert_eq!(
+        ok_json(call(&fixture, &narrow, "list_contexts", json!({})).await),
+        json!([])
+    );
+    tool_error(
+        call(&fixture, &narrow, "recall", json!({"context": address})).await,
+        &["No context"],
     );
 }

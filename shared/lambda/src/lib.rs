@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use api::{App, ClientAddr, Config, RequestSummary, SigningSecret};
+use api::{App, ClientAddr, Config, RequestSummary, SharedApp, SigningSecret};
 use aws_config::SdkConfig;
 use axum::Router;
 use axum::response::Response;
@@ -24,15 +24,23 @@ use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 /// (refusing to start without a usable one), connect to DynamoDB, then answer `routes`
 /// until shut down. Logs are JSON when Lambda's `AWS_LAMBDA_LOG_FORMAT` says so.
 pub async fn run(routes: fn() -> api::routes::Routes) -> Result<(), lambda_http::Error> {
+    run_router(|app, _| api::router(app, routes())).await
+}
+
+/// [`run`] for a function whose router is not a group of REST routes (`/mcp`): `build`
+/// makes it from the app and the configuration.
+pub async fn run_router(
+    build: impl FnOnce(SharedApp, &Config) -> Router,
+) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let app = start().await.inspect_err(|error| {
+    let (app, config) = start().await.inspect_err(|error| {
         tracing::error!("cannot start: {error}");
     })?;
-    serve(api::router(Arc::new(app), routes())).await
+    serve(build(Arc::new(app), &config)).await
 }
 
 /// Everything a cold start does before the first request.
-async fn start() -> Result<App, lambda_http::Error> {
+async fn start() -> Result<(App, Config), lambda_http::Error> {
     let config = Config::from_env()?;
     // One AWS configuration (credentials, region, HTTPS client) for both clients.
     let aws = store::dynamo::load_aws_config().await;
@@ -49,9 +57,10 @@ async fn start() -> Result<App, lambda_http::Error> {
         store.ensure_table().await?;
     }
     let mailer = mailer(&config, &aws)?;
-    Ok(App::new(Arc::new(store), tokens, config.limits)
+    let app = App::new(Arc::new(store), tokens, config.limits)
         .with_mail(mailer, config.links.clone())
-        .with_sessions(config.sessions))
+        .with_sessions(config.sessions);
+    Ok((app, config))
 }
 
 /// Where the function's mail goes: an outbox folder when one is configured (local
