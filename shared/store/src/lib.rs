@@ -2,11 +2,13 @@
 //! Two implementations share one conformance suite (`tests/conformance/mod.rs`):
 //! DynamoDB for the deployed Lambdas and an embedded SQLite file for local-dev.
 
+pub mod activity;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod grant;
+pub mod oauth;
 pub mod onetime;
 pub mod search;
 pub mod session;
@@ -15,6 +17,7 @@ pub mod usage;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+pub use activity::{ACTIVITY_RETENTION_SECONDS, ActivityEntry, ActivityPage, MAX_ACTIVITY_PAGE};
 pub use domain::{
     Account, AccountType, Context, ContextName, ContextRef, Credentials, Description, DisplayName,
     Email, GrantContexts, Invitation, Invitee, Member, Membership, Memory, MemoryId, MemoryPage,
@@ -22,7 +25,8 @@ pub use domain::{
     OrganizationDetail, OrganizationId, OrganizationProfile, ParseError, Role, Scope, Scopes, Tags,
     User, UserId, Viewer, Visibility,
 };
-pub use grant::{Grant, GrantId};
+pub use grant::{Grant, GrantId, MAX_LISTED_GRANTS};
+pub use oauth::{AuthorizationCode, GrantRotation, OAuthClient};
 pub use onetime::{NewOneTime, Purpose, UsedOneTime};
 pub use session::{Caller, ClientDescription, NewSession, Session, SessionId};
 pub use usage::Usage;
@@ -336,6 +340,90 @@ pub trait Store: Send + Sync + 'static {
         current: &str,
         new: String,
     ) -> StoreResult<bool>;
+
+    // --- oauth (see `oauth` and `grant`) ---
+
+    /// Stores a client. `Conflict` if one with its `client_id` exists.
+    async fn register_client(&self, client: &OAuthClient) -> StoreResult<()>;
+
+    async fn client(&self, client_id: &str) -> StoreResult<Option<OAuthClient>>;
+
+    /// Keeps an authorization code (by its digest) until its `expires_at`.
+    async fn put_authorization_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+
+    /// Deletes the code atomically and returns it, once: `None` if unknown, already
+    /// used, or expired (`expires_at <= now`). Of concurrent uses of one code exactly
+    /// one gets `Some`.
+    async fn use_authorization_code(
+        &self,
+        digest: &str,
+        now: i64,
+    ) -> StoreResult<Option<AuthorizationCode>>;
+
+    /// Stores a new grant. `Conflict` if its id exists.
+    async fn create_grant(&self, grant: &Grant) -> StoreResult<()>;
+
+    /// The user and their grant `id`, in one strongly consistent read: `None` if either
+    /// is missing. Revoked grants are returned (with `revoked_at`) so that the caller
+    /// can tell; the API refuses them.
+    async fn grant_caller(
+        &self,
+        user_id: UserId,
+        id: &GrantId,
+    ) -> StoreResult<Option<(User, Grant)>>;
+
+    /// Moves the grant from generation `from` to `from + 1` (and `last_used_at` to
+    /// `now`), provided it is at `from` and not revoked, in one conditional write. A
+    /// live grant at another generation was refreshed with an old token: it is revoked
+    /// and the answer is `Reused`. Of concurrent rotations with one `from` exactly one
+    /// is `Rotated`; the others are `Reused` (or `Gone`, once another of them revoked
+    /// the grant), and the grant ends revoked: a replayed refresh token ends the grant.
+    async fn rotate_grant(
+        &self,
+        user_id: UserId,
+        id: &GrantId,
+        from: u64,
+        now: i64,
+    ) -> StoreResult<GrantRotation>;
+
+    /// Sets `revoked_at` if the grant is live; `true` if this call revoked it.
+    async fn revoke_grant(&self, user_id: UserId, id: &GrantId, now: i64) -> StoreResult<bool>;
+
+    /// The user's live grants, newest first, at most [`MAX_LISTED_GRANTS`].
+    async fn list_grants(&self, user_id: UserId) -> StoreResult<Vec<Grant>>;
+
+    /// `last_used_at = now`, only if the stored value is older than
+    /// `now - TOUCH_INTERVAL_SECONDS` (one cheap conditional write: at most one a
+    /// minute per grant, whatever the request rate) and the grant is live. No error if
+    /// the grant is gone.
+    async fn touch_grant(&self, user_id: UserId, id: &GrantId, now: i64) -> StoreResult<()>;
+
+    // --- activity (see `activity`) ---
+
+    /// Records an entry in its grant's view and, if it names one, its context's view,
+    /// both or neither.
+    async fn record_activity(&self, entry: &ActivityEntry) -> StoreResult<()>;
+
+    /// The entries on the context `name` of `owner` (whoever's grant made them), newest
+    /// first, at most `limit` (capped at [`MAX_ACTIVITY_PAGE`], zero means one),
+    /// strictly older than `before` (a `next` of an earlier page). Entries past
+    /// retention are never returned.
+    async fn context_activity(
+        &self,
+        owner: UserId,
+        name: &ContextName,
+        limit: usize,
+        before: Option<&str>,
+    ) -> StoreResult<ActivityPage>;
+
+    /// The entries of the user's grant `grant_id`, paged as `context_activity`.
+    async fn grant_activity(
+        &self,
+        user_id: UserId,
+        grant_id: &GrantId,
+        limit: usize,
+        before: Option<&str>,
+    ) -> StoreResult<ActivityPage>;
 }
 
 /// How much of a context a search reads.

@@ -42,6 +42,8 @@ conformance::suite!(fresh_dynamo_store().await);
 conformance::orgs::orgs_suite!(fresh_dynamo_store().await);
 conformance::sessions::sessions_suite!(fresh_dynamo_store().await);
 conformance::onetime::onetime_suite!(fresh_dynamo_store().await);
+conformance::oauth::oauth_suite!(fresh_dynamo_store().await);
+conformance::activity::activity_suite!(fresh_dynamo_store().await);
 
 /// A plain SDK client on the same server, to look behind the store's back.
 async fn raw_client() -> Client {
@@ -627,4 +629,161 @@ async fn the_session_check_is_one_request_and_a_refresh_one_more() {
     // DynamoDB charges 1 unit for an item under 1 KB (this one, with the longest user
     // agent, is about 500 bytes); moto reports half of that.
     assert!(refresh.write_units > 0.0, "{refresh:?}");
+}
+
+async fn raw_item(
+    client: &Client,
+    table: &str,
+    pk: String,
+    sk: String,
+) -> HashMap<String, AttributeValue> {
+    client
+        .get_item()
+        .table_name(table)
+        .key("PK", AttributeValue::S(pk))
+        .key("SK", AttributeValue::S(sk))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get item")
+        .item
+        .unwrap_or_default()
+}
+
+fn time_to_live(item: &HashMap<String, AttributeValue>) -> Option<i64> {
+    match item.get(schema::TTL_ATTRIBUTE) {
+        Some(AttributeValue::N(at)) => Some(at.parse().expect("a number")),
+        _ => None,
+    }
+}
+
+async fn grant_user(store: &DynamoStore, label: &str) -> store::User {
+    store
+        .create_user(
+            NewUser {
+                email: Email::parse(&format!("{label}-{}@example.com", ulid::Ulid::new())).unwrap(),
+                name: DisplayName::parse("Grantor", "name").unwrap(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            },
+            None,
+        )
+        .await
+        .expect("create user")
+        .0
+}
+
+fn live_grant(user: &store::User, now: i64) -> store::Grant {
+    store::Grant {
+        id: store::GrantId::generate(),
+        user_id: user.id,
+        client_id: "01JCLIENT".to_owned(),
+        client_name: "Agent".to_owned(),
+        scopes: store::Scopes::all(),
+        contexts: store::GrantContexts::All,
+        created_at: now,
+        last_used_at: now,
+        generation: 0,
+        revoked_at: None,
+    }
+}
+
+/// A live grant never expires; a revoked one, its codes and the trail's items (both
+/// views) carry the table's time to live, so DynamoDB forgets them.
+#[tokio::test]
+async fn revoked_grants_codes_and_activity_expire_by_the_tables_time_to_live() {
+    let (store, table) = connect_fresh().await;
+    let client = raw_client().await;
+    let user = grant_user(&store, "ttl").await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let grant = live_grant(&user, now);
+    store.create_grant(&grant).await.expect("grant");
+    let grant_item = || {
+        raw_item(
+            &client,
+            &table,
+            format!("GRANT#{}", user.id),
+            grant.id.to_string(),
+        )
+    };
+    assert_eq!(time_to_live(&grant_item().await), None);
+    assert!(
+        store
+            .revoke_grant(user.id, &grant.id, now)
+            .await
+            .expect("revoke")
+    );
+    assert_eq!(
+        time_to_live(&grant_item().await),
+        Some(now + store::grant::KEEP_REVOKED_SECONDS)
+    );
+
+    let code = store::AuthorizationCode {
+        digest: "c0de".repeat(16),
+        client_id: grant.client_id.clone(),
+        redirect_uri: "http://127.0.0.1:9/cb".to_owned(),
+        code_challenge: "challenge".to_owned(),
+        resource: "https://mem0.example/mcp".to_owned(),
+        user_id: user.id,
+        scopes: store::Scopes::all(),
+        contexts: store::GrantContexts::All,
+        expires_at: now + 60,
+    };
+    store.put_authorization_code(&code).await.expect("code");
+    let code_item = raw_item(
+        &client,
+        &table,
+        format!("AUTHCODE#{}", code.digest),
+        "AUTHCODE".to_owned(),
+    )
+    .await;
+    assert_eq!(time_to_live(&code_item), Some(now + 60));
+    assert!(
+        !format!("{code_item:?}").contains("verifier"),
+        "only the digest and the challenge are kept"
+    );
+
+    let name = ContextName::parse("notes").unwrap();
+    let entry = store::ActivityEntry {
+        id: ulid::Ulid::new().to_string(),
+        user_id: user.id,
+        grant_id: grant.id.clone(),
+        client_name: "Agent".to_owned(),
+        action: "recall".to_owned(),
+        context: Some((user.id, name)),
+        count: 2,
+        at: now,
+    };
+    store.record_activity(&entry).await.expect("record");
+    for pk in [
+        format!("ACTIVITY#CTX#{}#notes", user.id),
+        format!("ACTIVITY#GRANT#{}#{}", user.id, grant.id),
+    ] {
+        let item = raw_item(&client, &table, pk.clone(), entry.id.clone()).await;
+        assert_eq!(
+            time_to_live(&item),
+            Some(now + store::ACTIVITY_RETENTION_SECONDS),
+            "{pk}"
+        );
+    }
+}
+
+/// Every request at `/mcp` pays for the grant check, and for a touch (a write at most
+/// once a minute): one round trip each, of the units `dynamo/oauth.rs` states.
+#[tokio::test]
+async fn the_grant_check_is_one_request_of_two_read_units() {
+    let store = fresh_dynamo_store().await;
+    let user = grant_user(&store, "grant-units").await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let grant = live_grant(&user, now);
+    store.create_grant(&grant).await.expect("grant");
+    let (caller, check) = store::usage::measure(store.grant_caller(user.id, &grant.id)).await;
+    assert!(caller.expect("grant caller").is_some());
+    assert_eq!(check.requests, 1, "{check:?}");
+    assert_eq!(check.write_units, 0.0);
+    assert_eq!(check.read_units, 2.0, "{check:?}");
+    let (touched, touch) =
+        store::usage::measure(store.touch_grant(user.id, &grant.id, now + 61)).await;
+    touched.expect("touch");
+    assert_eq!(touch.requests, 1, "{touch:?}");
+    assert!(touch.write_units > 0.0, "{touch:?}");
 }

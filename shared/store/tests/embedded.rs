@@ -11,3 +11,7 @@ conformance::sessions::sessions_suite!(
 conformance::onetime::onetime_suite!(
     store::embedded::EmbeddedStore::in_memory().expect("open store")
 );
+conformance::oauth::oauth_suite!(store::embedded::EmbeddedStore::in_memory().expect("open store"));
+conformance::activity::activity_suite!(
+    store::embedded::EmbeddedStore::in_memory().expect("open store")
+);

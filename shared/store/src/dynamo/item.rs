@@ -364,7 +364,7 @@ impl<'a> Read<'a> {
             .map_err(|_| self.corrupt(attribute, "an RFC 3339 timestamp"))
     }
 
-    fn strings(&self, attribute: &str) -> StoreResult<Vec<String>> {
+    pub(super) fn strings(&self, attribute: &str) -> StoreResult<Vec<String>> {
         let expected = "a list of strings";
         match self.item.get(attribute) {
             Some(AttributeValue::L(values)) => values

@@ -19,6 +19,8 @@
 //! | revoked token | `REVOKED#<jti>` | `REVOKED` | `expires_at` (the token's `exp` + leeway) |
 //! | login session | `SESSION#<user_id>` | `<session_id>` | see [`sessions`] |
 //! | one-time token | `ONETIME#<digest>` | `ONETIME` | see [`onetime`] |
+//! | OAuth client, authorization code, grant | `CLIENT#<client_id>`, `AUTHCODE#<digest>`, `GRANT#<user_id>` | | see [`oauth`] |
+//! | activity entry (one per view) | `ACTIVITY#CTX#<owner_id>#<name>`, `ACTIVITY#GRANT#<user_id>#<grant_id>` | `<entry id>` | see [`activity`] |
 //!
 //! Why it holds under concurrency:
 //! - Ids come from `ADD next_id 1` on the sequence item: atomic; an id burned by a
@@ -68,8 +70,10 @@
 //! timeout, or a second one racing) finds no context and is `404 not_found`, as for any
 //! deleted context, while its lookup finishes the purge.
 
+mod activity;
 mod calls;
 mod item;
+mod oauth;
 mod onetime;
 mod orgs;
 pub mod schema;
@@ -108,7 +112,8 @@ use crate::{
     NewUser, OrgRole, Organization, OrganizationId, OrganizationProfile, Purpose, Reservation,
     Store, StoreError, StoreResult, UsedOneTime, User, UserId, Viewer, Window,
 };
-use crate::{Caller, NewSession, Session, SessionId};
+use crate::{ActivityEntry, ActivityPage, AuthorizationCode, Grant, GrantId, GrantRotation};
+use crate::{Caller, NewSession, OAuthClient, Session, SessionId};
 
 /// Where the table is.
 #[derive(Debug, Clone)]
@@ -1065,5 +1070,89 @@ impl Store for DynamoStore {
         new: String,
     ) -> StoreResult<bool> {
         self.swap_password_hash(email, current, new).await
+    }
+
+    // --- oauth ---
+
+    async fn register_client(&self, client: &OAuthClient) -> StoreResult<()> {
+        self.put_client(client).await
+    }
+
+    async fn client(&self, client_id: &str) -> StoreResult<Option<OAuthClient>> {
+        self.read_client(client_id).await
+    }
+
+    async fn put_authorization_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+        self.put_code(code).await
+    }
+
+    async fn use_authorization_code(
+        &self,
+        digest: &str,
+        now: i64,
+    ) -> StoreResult<Option<AuthorizationCode>> {
+        self.take_code(digest, now).await
+    }
+
+    async fn create_grant(&self, grant: &Grant) -> StoreResult<()> {
+        self.put_grant(grant).await
+    }
+
+    async fn grant_caller(
+        &self,
+        user_id: UserId,
+        id: &GrantId,
+    ) -> StoreResult<Option<(User, Grant)>> {
+        self.read_grant_caller(user_id, id).await
+    }
+
+    async fn rotate_grant(
+        &self,
+        user_id: UserId,
+        id: &GrantId,
+        from: u64,
+        now: i64,
+    ) -> StoreResult<GrantRotation> {
+        self.step_grant(user_id, id, from, now).await
+    }
+
+    async fn revoke_grant(&self, user_id: UserId, id: &GrantId, now: i64) -> StoreResult<bool> {
+        self.end_grant(user_id, id, now).await
+    }
+
+    async fn list_grants(&self, user_id: UserId) -> StoreResult<Vec<Grant>> {
+        self.live_grants(user_id).await
+    }
+
+    async fn touch_grant(&self, user_id: UserId, id: &GrantId, now: i64) -> StoreResult<()> {
+        self.mark_grant_used(user_id, id, now).await
+    }
+
+    // --- activity ---
+
+    async fn record_activity(&self, entry: &ActivityEntry) -> StoreResult<()> {
+        self.put_activity(entry).await
+    }
+
+    async fn context_activity(
+        &self,
+        owner: UserId,
+        name: &ContextName,
+        limit: usize,
+        before: Option<&str>,
+    ) -> StoreResult<ActivityPage> {
+        self.activity_page(activity::context_view(owner, name), limit, before)
+            .await
+    }
+
+    async fn grant_activity(
+        &self,
+        user_id: UserId,
+        grant_id: &GrantId,
+        limit: usize,
+        before: Option<&str>,
+    ) -> StoreResult<ActivityPage> {
+        self.activity_page(activity::grant_view(user_id, grant_id), limit, before)
+            .await
     }
 }

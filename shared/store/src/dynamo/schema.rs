@@ -91,9 +91,18 @@ pub mod partition {
 
     /// A one-time token (email verification, password reset), `ONETIME#<digest>`.
     pub const ONE_TIME: &str = "ONETIME#";
+    /// A registered OAuth client, `CLIENT#<client_id>`.
+    pub const CLIENT: &str = "CLIENT#";
+    /// An authorization code by its SHA-256 digest, `AUTHCODE#<hex digest>`.
+    pub const AUTHORIZATION_CODE: &str = "AUTHCODE#";
+    /// The grants of one user, `GRANT#<user_id>`.
+    pub const GRANT: &str = "GRANT#";
+    /// One view of the activity trail: `ACTIVITY#CTX#<owner_id>#<name>` (a context's)
+    /// or `ACTIVITY#GRANT#<user_id>#<grant_id>` (a grant's).
+    pub const ACTIVITY: &str = "ACTIVITY#";
 
     /// Every prefix above.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 15] = [
         USER,
         EMAIL,
         ORGANIZATION,
@@ -105,6 +114,10 @@ pub mod partition {
         MEMORIES,
         INVITATION,
         ONE_TIME,
+        CLIENT,
+        AUTHORIZATION_CODE,
+        GRANT,
+        ACTIVITY,
     ];
 }
 
@@ -217,9 +230,25 @@ mod tests {
                 super::super::onetime::one_time_key("digest"),
                 partition::ONE_TIME,
             ),
+            (super::super::oauth::client_key("01J"), partition::CLIENT),
+            (
+                super::super::oauth::code_key("digest"),
+                partition::AUTHORIZATION_CODE,
+            ),
+            (
+                super::super::oauth::grant_key(UserId(7), &crate::GrantId::generate()),
+                partition::GRANT,
+            ),
         ] {
             assert_eq!(partition_of(&key), prefix);
         }
         assert!(organization_partition(OrganizationId(3)).starts_with(partition::ORGANIZATION));
+        let grant = crate::GrantId::generate();
+        for view in [
+            super::super::activity::context_view(UserId(7), &name),
+            super::super::activity::grant_view(UserId(7), &grant),
+        ] {
+            assert!(view.starts_with(partition::ACTIVITY));
+        }
     }
 }

@@ -18,7 +18,8 @@ use crate::{
     Purpose, Reservation, Store, StoreError, StoreResult, UsedOneTime, User, UserId, Viewer,
     Visibility, Window,
 };
-use crate::{Caller, NewSession, Session, SessionId};
+use crate::{ActivityEntry, ActivityPage, AuthorizationCode, Grant, GrantId, GrantRotation};
+use crate::{Caller, NewSession, OAuthClient, Session, SessionId};
 use file::make_private;
 use rows::{
     CONTEXT_COLUMNS, USER_COLUMNS, context_from_row, credentials_from_row, memory_from_row,
@@ -26,7 +27,9 @@ use rows::{
 };
 use schema::migrate;
 
+mod activity;
 mod file;
+mod oauth;
 mod onetime;
 mod orgs;
 mod rows;
@@ -144,11 +147,13 @@ impl EmbeddedStore {
     }
 }
 
+/// A `UNIQUE` or `PRIMARY KEY` constraint refused the write.
 fn is_unique_violation(error: &rusqlite::Error) -> bool {
     matches!(
         error,
         rusqlite::Error::SqliteFailure(failure, _)
             if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
     )
 }
 
@@ -791,6 +796,89 @@ impl Store for EmbeddedStore {
         new: String,
     ) -> StoreResult<bool> {
         self.swap_password_hash(email, current, new).await
+    }
+
+    // --- oauth ---
+
+    async fn register_client(&self, client: &OAuthClient) -> StoreResult<()> {
+        self.insert_client(client).await
+    }
+
+    async fn client(&self, client_id: &str) -> StoreResult<Option<OAuthClient>> {
+        self.find_client(client_id).await
+    }
+
+    async fn put_authorization_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+        self.insert_code(code).await
+    }
+
+    async fn use_authorization_code(
+        &self,
+        digest: &str,
+        now: i64,
+    ) -> StoreResult<Option<AuthorizationCode>> {
+        self.take_code(digest, now).await
+    }
+
+    async fn create_grant(&self, grant: &Grant) -> StoreResult<()> {
+        self.insert_grant(grant).await
+    }
+
+    async fn grant_caller(
+        &self,
+        user_id: UserId,
+        id: &GrantId,
+    ) -> StoreResult<Option<(User, Grant)>> {
+        self.read_grant_caller(user_id, id).await
+    }
+
+    async fn rotate_grant(
+        &self,
+        user_id: UserId,
+        id: &GrantId,
+        from: u64,
+        now: i64,
+    ) -> StoreResult<GrantRotation> {
+        self.step_grant(user_id, id, from, now).await
+    }
+
+    async fn revoke_grant(&self, user_id: UserId, id: &GrantId, now: i64) -> StoreResult<bool> {
+        self.end_grant(user_id, id, now).await
+    }
+
+    async fn list_grants(&self, user_id: UserId) -> StoreResult<Vec<Grant>> {
+        self.live_grants(user_id).await
+    }
+
+    async fn touch_grant(&self, user_id: UserId, id: &GrantId, now: i64) -> StoreResult<()> {
+        self.mark_grant_used(user_id, id, now).await
+    }
+
+    // --- activity ---
+
+    async fn record_activity(&self, entry: &ActivityEntry) -> StoreResult<()> {
+        self.insert_activity(entry).await
+    }
+
+    async fn context_activity(
+        &self,
+        owner: UserId,
+        name: &ContextName,
+        limit: usize,
+        before: Option<&str>,
+    ) -> StoreResult<ActivityPage> {
+        self.activity_of_context(owner, name, limit, before).await
+    }
+
+    async fn grant_activity(
+        &self,
+        user_id: UserId,
+        grant_id: &GrantId,
+        limit: usize,
+        before: Option<&str>,
+    ) -> StoreResult<ActivityPage> {
+        self.activity_of_grant(user_id, grant_id, limit, before)
+            .await
     }
 }
 

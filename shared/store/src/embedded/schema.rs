@@ -114,6 +114,61 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX one_time_tokens_by_expiry ON one_time_tokens (expires_at);
 "#,
+    r#"
+    -- The OAuth server (see store::oauth, store::grant); times are Unix seconds.
+    CREATE TABLE oauth_clients (
+        client_id      TEXT PRIMARY KEY,
+        client_name    TEXT NOT NULL,
+        redirect_uris  TEXT NOT NULL,
+        created_at     INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    -- Only the code's SHA-256 digest is kept; a row goes when it is used, or expired.
+    CREATE TABLE authorization_codes (
+        digest          TEXT PRIMARY KEY,
+        client_id       TEXT NOT NULL,
+        redirect_uri    TEXT NOT NULL,
+        code_challenge  TEXT NOT NULL,
+        resource        TEXT NOT NULL,
+        user_id         INTEGER NOT NULL,
+        scopes          TEXT NOT NULL,
+        contexts        TEXT NOT NULL,
+        expires_at      INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX authorization_codes_by_expiry ON authorization_codes (expires_at);
+
+    CREATE TABLE grants (
+        id            TEXT PRIMARY KEY,
+        user_id       INTEGER NOT NULL,
+        client_id     TEXT NOT NULL,
+        client_name   TEXT NOT NULL,
+        scopes        TEXT NOT NULL,
+        contexts      TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        last_used_at  INTEGER NOT NULL,
+        generation    INTEGER NOT NULL,
+        revoked_at    INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX grants_by_user ON grants (user_id, id);
+    CREATE INDEX grants_revoked ON grants (revoked_at) WHERE revoked_at IS NOT NULL;
+
+    -- The activity trail (see store::activity): one row, read by grant or by context.
+    CREATE TABLE activity (
+        id             TEXT PRIMARY KEY,
+        user_id        INTEGER NOT NULL,
+        grant_id       TEXT NOT NULL,
+        client_name    TEXT NOT NULL,
+        action         TEXT NOT NULL,
+        context_owner  INTEGER,
+        context_name   TEXT,
+        count          INTEGER NOT NULL,
+        at             INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX activity_by_grant ON activity (user_id, grant_id, id);
+    CREATE INDEX activity_by_context ON activity (context_owner, context_name, id)
+        WHERE context_owner IS NOT NULL;
+    CREATE INDEX activity_by_time ON activity (at);
+"#,
 ];
 
 pub(super) fn migrate(connection: &mut Connection) -> StoreResult<()> {

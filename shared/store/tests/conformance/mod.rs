@@ -9,6 +9,8 @@
 //! `$make` may use `.await` and must evaluate to a value that implements `Store`. Tests
 //! use unique emails and keys, so several runs may share one backing server.
 
+pub mod activity;
+pub mod oauth;
 pub mod onetime;
 
 use std::collections::HashSet;
