@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::{SharedApp, account, auth, contexts, orgs, sessions, summary};
+use crate::{SharedApp, account, activity, auth, contexts, orgs, sessions, summary};
 
 /// A function's routes with their documentation, before they get their state.
 pub type Routes = OpenApiRouter<SharedApp>;
@@ -44,7 +44,8 @@ pub fn signup() -> Routes {
 
 /// The `login` function: `POST /auth/login`, `GET /auth/me`, and the sessions:
 /// `POST /auth/refresh`, `POST /auth/logout`, `GET /auth/sessions`,
-/// `DELETE /auth/sessions/{session_id}`.
+/// `DELETE /auth/sessions/{session_id}`; and a connected app's activity trail,
+/// `GET /auth/grants/{grant_id}/activity`.
 pub fn login() -> Routes {
     OpenApiRouter::new()
         .routes(routes!(auth::login))
@@ -53,6 +54,7 @@ pub fn login() -> Routes {
         .routes(routes!(sessions::logout))
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::end))
+        .routes(routes!(activity::grant_activity))
 }
 
 /// The `contexts` function: `/contexts/**`.
@@ -62,6 +64,7 @@ pub fn contexts() -> Routes {
         .routes(routes!(contexts::get, contexts::delete))
         .routes(routes!(contexts::list_memories, contexts::add_memory))
         .routes(routes!(contexts::delete_memory))
+        .routes(routes!(activity::context_activity))
 }
 
 /// The `orgs` function: `/orgs/{organization_id}/**`.
