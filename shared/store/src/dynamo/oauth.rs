@@ -352,9 +352,10 @@ impl DynamoStore {
         from: u64,
         now: i64,
     ) -> StoreResult<GrantRotation> {
-        let next = from
-            .checked_add(1)
-            .ok_or_else(|| StoreError::unavailable("a grant's generation overflowed"))?;
+        // No grant ever reaches the last generation, so a token naming it is an old one.
+        let Some(next) = from.checked_add(1) else {
+            return self.refuse_rotation(user_id, id, now).await;
+        };
         let updated = self
             .client
             .update_item()
@@ -374,12 +375,21 @@ impl DynamoStore {
         match updated {
             Ok(output) => {
                 charged_writes(output.consumed_capacity.as_ref());
-                return grant_from(&output.attributes.unwrap_or_default())
-                    .map(GrantRotation::Rotated);
+                grant_from(&output.attributes.unwrap_or_default()).map(GrantRotation::Rotated)
             }
-            Err(e) if update_refused(&e) => {}
-            Err(e) => return Err(unavailable("UpdateItem", e)),
+            Err(e) if update_refused(&e) => self.refuse_rotation(user_id, id, now).await,
+            Err(e) => Err(unavailable("UpdateItem", e)),
         }
+    }
+
+    /// A rotation whose condition failed: a strongly consistent read tells a grant that
+    /// is gone from one at another generation, which this revokes.
+    async fn refuse_rotation(
+        &self,
+        user_id: UserId,
+        id: &GrantId,
+        now: i64,
+    ) -> StoreResult<GrantRotation> {
         let Some(item) = self.get(grant_key(user_id, id)).await? else {
             return Ok(GrantRotation::Gone);
         };

@@ -152,3 +152,41 @@ impl EmbeddedStore {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    #[tokio::test]
+    async fn entries_past_retention_are_deleted_when_the_next_is_recorded() {
+        let store = EmbeddedStore::in_memory().expect("open");
+        let entry = |at: i64| ActivityEntry {
+            id: ulid::Ulid::new().to_string(),
+            user_id: UserId(1),
+            grant_id: GrantId::generate(),
+            client_name: "Agent".to_owned(),
+            action: "list_contexts".to_owned(),
+            context: None,
+            count: 0,
+            at,
+        };
+        store
+            .record_activity(&entry(cutoff() - 5))
+            .await
+            .expect("record");
+        store
+            .record_activity(&entry(cutoff() + 60))
+            .await
+            .expect("record");
+        let rows: i64 = store
+            .run(|connection| {
+                connection
+                    .query_row("SELECT COUNT(*) FROM activity", [], |row| row.get(0))
+                    .map_err(StoreError::unavailable)
+            })
+            .await
+            .expect("count");
+        assert_eq!(rows, 1);
+    }
+}

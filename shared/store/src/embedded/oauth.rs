@@ -385,3 +385,51 @@ impl EmbeddedStore {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    fn grant(revoked_at: Option<i64>) -> Grant {
+        Grant {
+            id: GrantId::generate(),
+            user_id: UserId(1),
+            client_id: "01J".to_owned(),
+            client_name: "Agent".to_owned(),
+            scopes: Scopes::all(),
+            contexts: GrantContexts::All,
+            created_at: 1,
+            last_used_at: 1,
+            generation: 0,
+            revoked_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn revoked_grants_are_kept_for_their_retention_then_deleted_on_the_next_grant() {
+        let store = EmbeddedStore::in_memory().expect("open");
+        let long_ago = grant(Some(now() - KEEP_REVOKED_SECONDS - 1));
+        let lately = grant(Some(now() - 60));
+        for old in [&long_ago, &lately] {
+            store.create_grant(old).await.expect("create");
+        }
+        store.create_grant(&grant(None)).await.expect("create");
+        let kept: Vec<String> = store
+            .run(|connection| {
+                connection
+                    .prepare("SELECT id FROM grants")
+                    .and_then(|mut statement| {
+                        statement
+                            .query_map([], |row| row.get(0))?
+                            .collect::<rusqlite::Result<Vec<String>>>()
+                    })
+                    .map_err(StoreError::unavailable)
+            })
+            .await
+            .expect("read");
+        assert!(!kept.contains(&long_ago.id.to_string()));
+        assert!(kept.contains(&lately.id.to_string()));
+        assert_eq!(kept.len(), 2);
+    }
+}

@@ -23,6 +23,7 @@ macro_rules! oauth_suite {
             another_users_or_an_unknown_grant_is_none,
             a_rotation_steps_the_generation_and_a_replayed_one_revokes_the_grant,
             concurrent_rotations_of_one_generation_rotate_exactly_once,
+            a_refresh_naming_a_generation_never_issued_is_reuse,
             a_revoked_grant_is_unlisted_but_read_as_revoked,
             a_revoked_grant_cannot_rotate_or_be_touched,
             touching_writes_at_most_once_a_minute,
@@ -357,6 +358,22 @@ pub async fn concurrent_rotations_of_one_generation_rotate_exactly_once(store: A
     let after = read(&*store, &grant).await;
     assert_eq!(after.generation, 1);
     assert!(!after.is_live(), "a replayed refresh token ends the grant");
+}
+
+pub async fn a_refresh_naming_a_generation_never_issued_is_reuse(store: Arc<dyn Store>) {
+    let user = signup(&*store, "forged").await;
+    for from in [1, u64::MAX] {
+        let grant = granted(&*store, &user).await;
+        assert_eq!(
+            store
+                .rotate_grant(user.id, &grant.id, from, now())
+                .await
+                .expect("rotate"),
+            GrantRotation::Reused,
+            "{from}"
+        );
+        assert!(!read(&*store, &grant).await.is_live());
+    }
 }
 
 pub async fn a_revoked_grant_is_unlisted_but_read_as_revoked(store: Arc<dyn Store>) {
