@@ -42,6 +42,12 @@ pub mod vars {
     pub const SESSION_IDLE_SECONDS: &str = "MEM0_SESSION_IDLE_SECONDS";
     /// Seconds during which a just-rotated refresh token still gets its child.
     pub const REFRESH_GRACE_SECONDS: &str = "MEM0_REFRESH_GRACE_SECONDS";
+    /// OAuth client registrations (`POST /oauth/register`) one address may make per hour.
+    pub const OAUTH_REGISTRATIONS_PER_HOUR: &str = "MEM0_OAUTH_REGISTRATIONS_PER_HOUR";
+    /// `POST /oauth/token` requests one address may make per 15 minutes.
+    pub const OAUTH_TOKEN_REQUESTS_PER_ADDRESS: &str = "MEM0_OAUTH_TOKEN_REQUESTS_PER_ADDRESS";
+    /// The lifetime of an OAuth client's access token (for `/mcp`), in seconds.
+    pub const OAUTH_ACCESS_TOKEN_SECONDS: &str = "MEM0_OAUTH_ACCESS_TOKEN_SECONDS";
     /// The SES sender (deployed functions; read by `shared/lambda`, which owns SES).
     pub const MAIL_FROM: &str = "MEM0_MAIL_FROM";
     /// The SES configuration set to send with, if any.
@@ -109,6 +115,10 @@ pub struct Limits {
     pub password_resets_per_account: u32,
     /// Verification mails an account may ask to be sent again per hour.
     pub verification_mails_per_account: u32,
+    /// OAuth client registrations one client address may make per hour.
+    pub oauth_registrations_per_address: u32,
+    /// OAuth token requests (codes and refreshes) per 15 minutes from one address.
+    pub oauth_token_requests_per_address: u32,
 }
 
 impl Default for Limits {
@@ -123,6 +133,8 @@ impl Default for Limits {
             password_resets_per_address: 20,
             password_resets_per_account: 3,
             verification_mails_per_account: 3,
+            oauth_registrations_per_address: 20,
+            oauth_token_requests_per_address: 300,
         }
     }
 }
@@ -201,7 +213,8 @@ impl Config {
     /// `MEM0_PUBLIC_ORIGIN`, `MEM0_OUTBOX_DIR`, `MEM0_INVITATION_TTL_SECONDS`,
     /// `MEM0_INVITATIONS_PER_HOUR`, and the session lifetimes
     /// `MEM0_SESSION_LIFETIME_SECONDS`, `MEM0_SESSION_IDLE_SECONDS`,
-    /// `MEM0_REFRESH_GRACE_SECONDS` through `lookup`.
+    /// `MEM0_REFRESH_GRACE_SECONDS`, and the OAuth settings `MEM0_OAUTH_ACCESS_TOKEN_SECONDS`,
+    /// `MEM0_OAUTH_REGISTRATIONS_PER_HOUR`, `MEM0_OAUTH_TOKEN_REQUESTS_PER_ADDRESS` through `lookup`.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
@@ -229,6 +242,10 @@ impl Config {
                 lifetime: Duration::from_secs(number(
                     vars::TOKEN_TTL_SECONDS,
                     claims::DEFAULT_LIFETIME.as_secs(),
+                )?),
+                grant_lifetime: Duration::from_secs(number(
+                    vars::OAUTH_ACCESS_TOKEN_SECONDS,
+                    claims::grant::DEFAULT_LIFETIME.as_secs(),
                 )?),
                 ..TokenSettings::default()
             },
@@ -270,6 +287,14 @@ impl Config {
                 verification_mails_per_account: limit(
                     vars::VERIFICATION_MAILS_PER_ACCOUNT,
                     defaults.verification_mails_per_account,
+                )?,
+                oauth_registrations_per_address: limit(
+                    vars::OAUTH_REGISTRATIONS_PER_HOUR,
+                    defaults.oauth_registrations_per_address,
+                )?,
+                oauth_token_requests_per_address: limit(
+                    vars::OAUTH_TOKEN_REQUESTS_PER_ADDRESS,
+                    defaults.oauth_token_requests_per_address,
                 )?,
             },
             public_origin: var(vars::PUBLIC_ORIGIN).map(|origin| origin.trim().to_owned()),
@@ -367,6 +392,7 @@ mod tests {
             ("MEM0_JWT_SECRET", KEY),
             ("MEM0_TABLE", "mem0"),
             ("MEM0_TOKEN_TTL_SECONDS", "600"),
+            ("MEM0_OAUTH_ACCESS_TOKEN_SECONDS", "90"),
             ("MEM0_SIGNUPS_PER_HOUR", "3"),
             ("MEM0_FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS", " 4 "),
             ("MEM0_FAILED_LOGINS_PER_ADDRESS", "5"),
@@ -374,6 +400,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(config.token_settings.lifetime, Duration::from_secs(600));
+        assert_eq!(
+            config.token_settings.grant_lifetime,
+            Duration::from_secs(90)
+        );
         assert_eq!(
             config.limits,
             Limits {

@@ -52,6 +52,10 @@ pub enum ApiError {
     /// A bug or a broken deployment (e.g. token signing failed); logged, never shown.
     #[error("internal error")]
     Internal,
+    /// An OAuth endpoint's refusal, answered in the RFC's own shape
+    /// (`{"error","error_description"}`) rather than the contract's.
+    #[error("{0}")]
+    OAuth(#[from] crate::oauth::OAuthError),
 }
 
 impl ApiError {
@@ -75,6 +79,7 @@ impl ApiError {
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Busy | Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+            Self::OAuth(error) => (error.status(), error.code()),
         }
     }
 
@@ -113,6 +118,7 @@ impl ApiError {
                 "The service is temporarily unavailable. Please try again shortly.".into()
             }
             Self::Internal => "Something went wrong on our side. Please try again.".into(),
+            Self::OAuth(error) => error.to_string(),
         }
     }
 }
@@ -130,6 +136,9 @@ pub struct ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Self::OAuth(error) = self {
+            return error.into_response();
+        }
         let (status, code) = self.status_and_code();
         let body = ErrorBody {
             success: false,

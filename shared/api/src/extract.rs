@@ -198,7 +198,7 @@ async fn authenticate(app: &SharedApp, token: &str) -> ApiResult<Authenticated> 
 }
 
 /// The token from `Authorization: Bearer <token>`, if the header has that shape.
-fn bearer_token(parts: &Parts) -> Option<&str> {
+pub(crate) fn bearer_token(parts: &Parts) -> Option<&str> {
     let value = parts
         .headers
         .get(http::header::AUTHORIZATION)?

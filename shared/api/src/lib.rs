@@ -11,6 +11,7 @@ pub mod error;
 mod extract;
 pub mod grant;
 pub mod mail;
+pub mod oauth;
 pub mod openapi;
 mod orgs;
 mod password;

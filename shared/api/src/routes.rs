@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::{SharedApp, account, activity, auth, contexts, orgs, sessions, summary};
+use crate::{SharedApp, account, activity, auth, contexts, oauth, orgs, sessions, summary};
 
 /// A function's routes with their documentation, before they get their state.
 pub type Routes = OpenApiRouter<SharedApp>;
@@ -44,8 +44,7 @@ pub fn signup() -> Routes {
 
 /// The `login` function: `POST /auth/login`, `GET /auth/me`, and the sessions:
 /// `POST /auth/refresh`, `POST /auth/logout`, `GET /auth/sessions`,
-/// `DELETE /auth/sessions/{session_id}`; and a connected app's activity trail,
-/// `GET /auth/grants/{grant_id}/activity`.
+/// `DELETE /auth/sessions/{session_id}`.
 pub fn login() -> Routes {
     OpenApiRouter::new()
         .routes(routes!(auth::login))
@@ -54,7 +53,6 @@ pub fn login() -> Routes {
         .routes(routes!(sessions::logout))
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::end))
-        .routes(routes!(activity::grant_activity))
 }
 
 /// The `contexts` function: `/contexts/**`.
@@ -77,9 +75,32 @@ pub fn orgs() -> Routes {
         .routes(routes!(orgs::set_role, orgs::remove))
 }
 
+/// The `oauth` function: the OAuth 2.1 authorization server of `/mcp`: the metadata
+/// (`/.well-known/oauth-protected-resource{,/mcp}`, `/.well-known/oauth-authorization-server`),
+/// `POST /oauth/register`, `GET`/`POST /oauth/authorize`, `POST /oauth/token`,
+/// `POST /oauth/revoke`, and the user's connected apps: `GET /auth/grants`,
+/// `DELETE /auth/grants/{grant_id}`, `GET /auth/grants/{grant_id}/activity`.
+pub fn oauth() -> Routes {
+    OpenApiRouter::new()
+        .routes(routes!(oauth::protected_resource))
+        .routes(routes!(oauth::protected_resource_root))
+        .routes(routes!(oauth::authorization_server))
+        .routes(routes!(oauth::register))
+        .routes(routes!(oauth::consent_page, oauth::decide))
+        .routes(routes!(oauth::token))
+        .routes(routes!(oauth::revoke))
+        .routes(routes!(oauth::list_grants))
+        .routes(routes!(oauth::revoke_grant))
+        .routes(routes!(activity::grant_activity))
+}
+
 /// Every route, as local-dev serves them and the OpenAPI document describes them.
 pub fn all() -> Routes {
-    signup().merge(login()).merge(contexts()).merge(orgs())
+    signup()
+        .merge(login())
+        .merge(contexts())
+        .merge(orgs())
+        .merge(oauth())
 }
 
 /// `routes` ready to serve with `app`: a wrong method is the contract's JSON 405 with

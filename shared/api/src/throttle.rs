@@ -238,6 +238,55 @@ impl MailAttempt {
     }
 }
 
+// --- OAuth: client registrations and token requests ---
+
+const OAUTH_REGISTRATION_WINDOW_SECONDS: u32 = 60 * 60;
+
+/// One budget of one client address, spent before the work it guards.
+pub(crate) struct AddressAttempt {
+    budget: Budget,
+    window: Window,
+    now: OffsetDateTime,
+}
+
+impl AddressAttempt {
+    /// An OAuth client registration (a write of a client record) from `client`.
+    pub(crate) fn oauth_registration(client: &str, limits: &Limits, now: OffsetDateTime) -> Self {
+        Self {
+            budget: Budget {
+                key: format!("oauth-register:{}", address_key(client)),
+                limit: limits.oauth_registrations_per_address,
+            },
+            window: Window::containing(now, OAUTH_REGISTRATION_WINDOW_SECONDS),
+            now,
+        }
+    }
+
+    /// A token request (a code's exchange or a refresh) from `client`: guessing codes
+    /// or refresh tokens in bulk is held back per address.
+    pub(crate) fn oauth_token(client: &str, limits: &Limits, now: OffsetDateTime) -> Self {
+        Self {
+            budget: Budget {
+                key: format!("oauth-token:{}", address_key(client)),
+                limit: limits.oauth_token_requests_per_address,
+            },
+            window: Window::containing(now, LOGIN_WINDOW_SECONDS),
+            now,
+        }
+    }
+
+    /// Takes this attempt from the budget, or answers 429 and takes nothing.
+    pub(crate) async fn reserve(&self, store: &dyn Store) -> ApiResult<()> {
+        match store
+            .reserve(std::slice::from_ref(&self.budget), self.window)
+            .await?
+        {
+            Reservation::Granted => Ok(()),
+            Reservation::Refused => Err(rate_limited(self.window, self.now)),
+        }
+    }
+}
+
 async fn give_back_if_busy<T>(
     store: &dyn Store,
     keys: &[&str],

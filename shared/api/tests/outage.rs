@@ -9,6 +9,9 @@ use api::{App, Limits};
 use async_trait::async_trait;
 use bytes::Bytes;
 use store::{
+    ActivityEntry, ActivityPage, AuthorizationCode, Grant, GrantId, GrantRotation, OAuthClient,
+};
+use store::{
     Budget, Context, ContextName, Credentials, Email, Invitation, Invitee, Member, Memory,
     MemoryId, MemoryPage, NewContext, NewMemory, NewOrganization, NewUser, OrgRole, Organization,
     OrganizationId, OrganizationProfile, Reservation, Store, StoreError, StoreResult, User, UserId,
@@ -168,6 +171,67 @@ impl Store for UnreachableStore {
     async fn replace_password_hash(&self, _: &Email, _: &str, _: String) -> StoreResult<bool> {
         down()
     }
+    async fn register_client(&self, _: &OAuthClient) -> StoreResult<()> {
+        down()
+    }
+    async fn client(&self, _: &str) -> StoreResult<Option<OAuthClient>> {
+        down()
+    }
+    async fn put_authorization_code(&self, _: &AuthorizationCode) -> StoreResult<()> {
+        down()
+    }
+    async fn use_authorization_code(
+        &self,
+        _: &str,
+        _: i64,
+    ) -> StoreResult<Option<AuthorizationCode>> {
+        down()
+    }
+    async fn create_grant(&self, _: &Grant) -> StoreResult<()> {
+        down()
+    }
+    async fn grant_caller(&self, _: UserId, _: &GrantId) -> StoreResult<Option<(User, Grant)>> {
+        down()
+    }
+    async fn rotate_grant(
+        &self,
+        _: UserId,
+        _: &GrantId,
+        _: u64,
+        _: i64,
+    ) -> StoreResult<GrantRotation> {
+        down()
+    }
+    async fn revoke_grant(&self, _: UserId, _: &GrantId, _: i64) -> StoreResult<bool> {
+        down()
+    }
+    async fn list_grants(&self, _: UserId) -> StoreResult<Vec<Grant>> {
+        down()
+    }
+    async fn touch_grant(&self, _: UserId, _: &GrantId, _: i64) -> StoreResult<()> {
+        down()
+    }
+    async fn record_activity(&self, _: &ActivityEntry) -> StoreResult<()> {
+        down()
+    }
+    async fn context_activity(
+        &self,
+        _: UserId,
+        _: &ContextName,
+        _: usize,
+        _: Option<&str>,
+    ) -> StoreResult<ActivityPage> {
+        down()
+    }
+    async fn grant_activity(
+        &self,
+        _: UserId,
+        _: &GrantId,
+        _: usize,
+        _: Option<&str>,
+    ) -> StoreResult<ActivityPage> {
+        down()
+    }
 }
 
 const SECRET: &str = "outage-test-secret-outage-test-secret";
@@ -259,6 +323,28 @@ async fn every_route_answers_503_without_the_cause_when_the_store_is_down() {
         ("GET", "/orgs/1/invitations", ""),
         ("POST", "/invitations/preview", r#"{"token":"abc"}"#),
         ("POST", "/invitations/accept", r#"{"token":"abc"}"#),
+        (
+            "POST",
+            "/oauth/register",
+            r#"{"redirect_uris":["cursor://x"]}"#,
+        ),
+        (
+            "GET",
+            "/oauth/authorize?client_id=01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "",
+        ),
+        (
+            "POST",
+            "/oauth/authorize",
+            r#"{"client_id":"x","decision":"deny"}"#,
+        ),
+        (
+            "POST",
+            "/oauth/token",
+            "grant_type=refresh_token&client_id=x&refresh_token=y",
+        ),
+        ("GET", "/auth/grants", ""),
+        ("DELETE", "/auth/grants/01ARZ3NDEKTSV4RRFFQ69G5FAV", ""),
     ] {
         let response = support::handle(&app, api::routes::all, request(method, path, body)).await;
         assert_eq!(response.status(), 503, "{method} {path}");

@@ -21,8 +21,10 @@
 
 //!
 //! Access tokens name the login session they were born of (`sid`); the refresh tokens
-//! of that session are in [`refresh`].
+//! of that session are in [`refresh`]. The tokens of OAuth clients (the MCP resource's)
+//! are in [`grant`]: same keys, another audience and other claims.
 
+pub mod grant;
 pub mod keyset;
 pub mod refresh;
 
@@ -90,6 +92,8 @@ pub enum ConfigError {
     SecretTooShort,
     #[error("the token lifetime must be between one second and 30 days")]
     BadLifetime,
+    #[error("the OAuth access token lifetime must be between one second and one day")]
+    BadGrantLifetime,
     #[error("the signing key set is malformed: {0}")]
     BadKeySet(String),
     #[error("the signing key set has no key {0:?}")]
@@ -126,6 +130,9 @@ pub struct TokenSettings {
     pub lifetime: Duration,
     pub issuer: String,
     pub audience: String,
+    /// The lifetime of an OAuth client's access token ([`grant`]): short, since its
+    /// refresh token gets another.
+    pub grant_lifetime: Duration,
 }
 
 impl Default for TokenSettings {
@@ -134,6 +141,7 @@ impl Default for TokenSettings {
             lifetime: DEFAULT_LIFETIME,
             issuer: DEFAULT_ISSUER.to_owned(),
             audience: DEFAULT_AUDIENCE.to_owned(),
+            grant_lifetime: grant::DEFAULT_LIFETIME,
         }
     }
 }
@@ -148,6 +156,7 @@ pub struct TokenKeys {
 struct LoadedKey {
     kid: String,
     refresh: refresh::RefreshKey,
+    grant_refresh: refresh::RefreshKey,
     encoding: EncodingKey,
     decoding: DecodingKey,
     created_at: u64,
@@ -180,6 +189,9 @@ impl TokenKeys {
         if !(1..=30 * 24 * 60 * 60).contains(&lifetime) {
             return Err(ConfigError::BadLifetime);
         }
+        if !(1..=grant::MAX_LIFETIME.as_secs()).contains(&settings.grant_lifetime.as_secs()) {
+            return Err(ConfigError::BadGrantLifetime);
+        }
         if set.signing_key(unix_now()).is_none() {
             return Err(ConfigError::NoSigningKey);
         }
@@ -196,6 +208,7 @@ impl TokenKeys {
             .map(|key| LoadedKey {
                 kid: key.kid().to_owned(),
                 refresh: refresh::RefreshKey::derive(key.secret()),
+                grant_refresh: refresh::RefreshKey::derive_for_grants(key.secret()),
                 encoding: EncodingKey::from_secret(key.secret()),
                 decoding: DecodingKey::from_secret(key.secret()),
                 created_at: key.created_at(),
@@ -265,21 +278,25 @@ impl TokenKeys {
             jti: ulid::Ulid::new().to_string(),
             sid: subject.sid,
         };
-        let key = self
-            .signing_key()
-            .ok_or_else(|| TokenError::Signing("no key may sign now".into()))?;
-        let header = Header {
-            typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
-            kid: Some(key.kid.clone()),
-            ..Header::new(Algorithm::HS256)
-        };
-        let token = jsonwebtoken::encode(&header, &claims, &key.encoding)
-            .map_err(|e| TokenError::Signing(e.to_string()))?;
+        let token = self.sign(&claims)?;
         Ok((token, claims))
     }
 
     /// The claims of a valid access token; see the crate docs for what is refused.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let claims: Claims = self.decode(token, &self.validation)?;
+        check_times(claims.iat, claims.exp, self.settings.lifetime)?;
+        Ok(claims)
+    }
+
+    /// The claims of `token` if the key its `kid` names signed it, `validation` passes
+    /// and its `typ` is an access token's; the time claims are the caller's to check
+    /// further ([`check_times`]).
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        validation: &Validation,
+    ) -> Result<T, TokenError> {
         use jsonwebtoken::errors::ErrorKind;
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
@@ -292,25 +309,44 @@ impl TokenKeys {
         if key.retire_after.is_some_and(|retire| unix_now() > retire) {
             return Err(TokenError::RetiredKey);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation).map_err(
-            |e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-                _ => TokenError::Invalid(e.to_string()),
-            },
-        )?;
+        let data =
+            jsonwebtoken::decode::<T>(token, &key.decoding, validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+                    _ => TokenError::Invalid(e.to_string()),
+                }
+            })?;
         if !data.header.typ.as_deref().is_some_and(is_access_token_type) {
             return Err(TokenError::WrongType);
         }
-        let claims = data.claims;
-        if claims.iat > unix_now().saturating_add(LEEWAY_SECONDS) {
-            return Err(TokenError::IssuedInFuture);
-        }
-        // An `exp` before `iat` is as malformed as one too far after it.
-        match claims.exp.checked_sub(claims.iat) {
-            Some(lifetime) if lifetime <= self.settings.lifetime.as_secs() => Ok(claims),
-            _ => Err(TokenError::LifetimeTooLong),
-        }
+        Ok(data.claims)
+    }
+
+    /// Signs `claims` with the key that signs now, naming it in the header.
+    fn sign<T: Serialize>(&self, claims: &T) -> Result<String, TokenError> {
+        let key = self
+            .signing_key()
+            .ok_or_else(|| TokenError::Signing("no key may sign now".into()))?;
+        let header = Header {
+            typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
+            kid: Some(key.kid.clone()),
+            ..Header::new(Algorithm::HS256)
+        };
+        jsonwebtoken::encode(&header, claims, &key.encoding)
+            .map_err(|e| TokenError::Signing(e.to_string()))
+    }
+}
+
+/// Refuses an `iat` ahead of the clock and an `exp - iat` above `lifetime` (or below
+/// zero: an `exp` before `iat` is as malformed as one too far after it).
+fn check_times(iat: u64, exp: u64, lifetime: Duration) -> Result<(), TokenError> {
+    if iat > unix_now().saturating_add(LEEWAY_SECONDS) {
+        return Err(TokenError::IssuedInFuture);
+    }
+    match exp.checked_sub(iat) {
+        Some(lived) if lived <= lifetime.as_secs() => Ok(()),
+        _ => Err(TokenError::LifetimeTooLong),
     }
 }
 

@@ -20,6 +20,10 @@ type HmacSha256 = Hmac<Sha256>;
 /// Domain separation of the refresh key from the access tokens' signing key.
 const DERIVATION_LABEL: &[u8] = b"mem0 refresh v1";
 
+/// Domain separation of grants' refresh tokens (OAuth clients) from sessions' ones: a
+/// session's refresh token is never a grant's, nor the other way round.
+const GRANT_DERIVATION_LABEL: &[u8] = b"mem0 grant refresh v1";
+
 /// Anything longer is no token of ours (ours are under 100 bytes); refused before any
 /// hashing.
 const MAX_TOKEN_BYTES: usize = 160;
@@ -50,6 +54,12 @@ impl RefreshKey {
     /// The refresh key of a signing secret.
     pub fn derive(secret: &[u8]) -> Self {
         Self(keyed(secret, DERIVATION_LABEL))
+    }
+
+    /// The key of grants' refresh tokens of a signing secret; their `session_id` is
+    /// the grant's id and `counter` its generation.
+    pub fn derive_for_grants(secret: &[u8]) -> Self {
+        Self(keyed(secret, GRANT_DERIVATION_LABEL))
     }
 
     /// The token of generation `counter` of the session.
@@ -142,6 +152,16 @@ mod tests {
         }
         let other = RefreshKey::derive(b"another-secret-another-secret-1234");
         assert_eq!(other.verify(&token), None);
+    }
+
+    #[test]
+    fn a_session_refresh_token_is_not_a_grant_refresh_token_nor_the_other_way_round() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let sessions = RefreshKey::derive(secret);
+        let grants = RefreshKey::derive_for_grants(secret);
+        assert_eq!(grants.verify(&sessions.token(7, SESSION, 3)), None);
+        assert_eq!(sessions.verify(&grants.token(7, SESSION, 3)), None);
+        assert!(grants.verify(&grants.token(7, SESSION, 3)).is_some());
     }
 
     #[test]
