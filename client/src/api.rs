@@ -97,6 +97,46 @@ pub struct SessionList {
     pub sessions: Vec<SessionInfo>,
 }
 
+/// A connected app: a grant the user gave an OAuth client.
+#[derive(Debug, Clone, Deserialize)]
+pub struct App {
+    pub grant_id: String,
+    pub client_name: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// `"all"`, or the contexts' addresses (`name`, `OWNER_ID:name`).
+    #[serde(default)]
+    pub contexts: Value,
+    pub created_at: String,
+    #[serde(default)]
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AppList {
+    pub grants: Vec<App>,
+}
+
+/// One thing a connected app did: never any memory text or token.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActivityEntry {
+    pub client_name: String,
+    pub grant_id: String,
+    pub action: String,
+    #[serde(default)]
+    pub context: Option<String>,
+    #[serde(default)]
+    pub count: u64,
+    pub at: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActivityPage {
+    pub activity: Vec<ActivityEntry>,
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Context {
     pub name: String,
@@ -261,6 +301,52 @@ impl Api {
             .map_err(|error| {
                 not_found(error, || {
                     format!("No session {id:?} of yours (ids are shown by `mem0 sessions`).")
+                })
+            })
+    }
+
+    pub async fn apps(&self, token: &str) -> Result<Reply<AppList>, ApiError> {
+        self.send(Method::GET, "/auth/grants", Some(token), None)
+            .await
+    }
+
+    pub async fn revoke_app(&self, token: &str, id: &str) -> Result<Reply<Done>, ApiError> {
+        let path = format!("/auth/grants/{}", segment(id));
+        self.send(Method::DELETE, &path, Some(token), None)
+            .await
+            .map_err(|error| {
+                not_found(error, || {
+                    format!("No such app {id:?} connected to your account (ids are shown by `mem0 apps`).")
+                })
+            })
+    }
+
+    /// A page of a context's activity trail, newest first.
+    pub async fn context_activity(
+        &self,
+        token: &str,
+        context: &ContextAddress,
+        limit: Option<u32>,
+    ) -> Result<Reply<ActivityPage>, ApiError> {
+        let path = format!("/contexts/{}/activity", segment(&context.to_string()));
+        self.send(Method::GET, &with_limit(path, limit), Some(token), None)
+            .await
+            .map_err(|error| no_context(error, context))
+    }
+
+    /// A page of one connected app's activity trail, newest first.
+    pub async fn app_activity(
+        &self,
+        token: &str,
+        id: &str,
+        limit: Option<u32>,
+    ) -> Result<Reply<ActivityPage>, ApiError> {
+        let path = format!("/auth/grants/{}/activity", segment(id));
+        self.send(Method::GET, &with_limit(path, limit), Some(token), None)
+            .await
+            .map_err(|error| {
+                not_found(error, || {
+                    format!("No such app {id:?} connected to your account (ids are shown by `mem0 apps`).")
                 })
             })
     }
@@ -459,6 +545,13 @@ impl Api {
             reason,
         }
     }
+}
+
+fn with_limit(mut path: String, limit: Option<u32>) -> String {
+    if let Some(limit) = limit {
+        path.push_str(&format!("?limit={limit}"));
+    }
+    path
 }
 
 /// The server's 404 names no context; say which one was missing.

@@ -6,13 +6,16 @@ use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::future::Future;
 
 use crate::api::{
-    Api, ApiError, Context, Memory, NewOrganization, NewUser, Reply, SessionInfo, User, UserBody,
+    ActivityEntry, Api, ApiError, App, Context, Memory, NewOrganization, NewUser, Reply,
+    SessionInfo, User, UserBody,
 };
 use crate::api_url::ApiUrl;
 use crate::auth::{Auth, AuthError};
 use crate::credentials::{self, CredentialsError, Saved};
 use crate::session::{Caller, NoSession, Session, Source};
-use crate::{Command, ContextCommand, OrgCommand, Password, SessionsCommand, token};
+use crate::{
+    Activity, AppsCommand, Command, ContextCommand, OrgCommand, Password, SessionsCommand, token,
+};
 
 /// Why a command failed; each kind has its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +183,24 @@ pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> 
                 format!("Ended session {id}: its tokens no longer work.")
             });
         }
+        Command::Apps { command: None } => {
+            let (_, reply) = ctx
+                .send(|token| async move { api.apps(&token).await })
+                .await?;
+            ctx.print(&reply, |body| app_table(&body.grants));
+        }
+        Command::Apps {
+            command: Some(AppsCommand::Revoke { id }),
+        } => {
+            let id = &id;
+            let (_, reply) = ctx
+                .send(|token| async move { api.revoke_app(&token, id).await })
+                .await?;
+            ctx.print(&reply, |_| {
+                format!("Revoked app {id}: its tokens no longer work.")
+            });
+        }
+        Command::Activity(args) => activity(&ctx, args).await?,
         Command::Whoami => {
             let (session, mut reply) = ctx
                 .send(|token| async move { api.me(&token).await })
@@ -263,6 +284,36 @@ pub async fn run(command: Command, api: Api, json: bool) -> Result<(), Failure> 
         Command::Org(command) => org(&ctx, command).await?,
         Command::Mcp => crate::mcp::serve(ctx.api.clone()).await?,
     }
+    Ok(())
+}
+
+/// `mem0 activity`: one page of a context's or an app's trail.
+async fn activity(ctx: &Ctx, args: Activity) -> Result<(), Failure> {
+    let (api, limit) = (&ctx.api, args.limit);
+    let reply = match (&args.of.context, &args.of.app) {
+        (Some(context), _) => {
+            ctx.send(|token| async move { api.context_activity(&token, context, limit).await })
+                .await?
+                .1
+        }
+        (None, Some(id)) => {
+            ctx.send(|token| async move { api.app_activity(&token, id, limit).await })
+                .await?
+                .1
+        }
+        (None, None) => {
+            return Err(Failure::Usage(
+                "say whose activity: --context NAME or --app ID".to_owned(),
+            ));
+        }
+    };
+    ctx.print(&reply, |page| {
+        let mut text = activity_table(&page.activity);
+        if page.next.is_some() {
+            text.push_str("\n(older entries: raise --limit, up to 100)");
+        }
+        text
+    });
     Ok(())
 }
 
@@ -570,6 +621,71 @@ fn session_table(sessions: &[SessionInfo]) -> String {
     out.push_str(
         "* this session. End one with `mem0 sessions revoke ID`, all with `mem0 logout --all`.",
     );
+    out
+}
+
+fn app_table(apps: &[App]) -> String {
+    if apps.is_empty() {
+        return "No connected apps.".to_owned();
+    }
+    let width = apps
+        .iter()
+        .map(|app| app.grant_id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(2);
+    let mut out = format!(
+        "{:width$}  {:24}  {:30}  {:24}  {:20}  LAST USED\n",
+        "ID", "APP", "SCOPES", "CONTEXTS", "CREATED"
+    );
+    for app in apps {
+        let contexts = match &app.contexts {
+            serde_json::Value::Array(list) => list
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            serde_json::Value::String(all) => all.clone(),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "{:width$}  {:24}  {:30}  {:24}  {:20}  {}\n",
+            app.grant_id,
+            one_line(&app.client_name),
+            app.scopes.join(" "),
+            contexts,
+            token::short_time(&app.created_at),
+            app.last_used_at
+                .as_deref()
+                .map(token::short_time)
+                .unwrap_or_default(),
+        ));
+    }
+    out.push_str(
+        "Revoke one with `mem0 apps revoke ID`; see what it did with `mem0 activity --app ID`.",
+    );
+    out
+}
+
+fn activity_table(entries: &[ActivityEntry]) -> String {
+    if entries.is_empty() {
+        return "No activity.".to_owned();
+    }
+    let mut out = format!(
+        "{:20}  {:24}  {:36}  {:24}  {:>5}  APP ID\n",
+        "WHEN", "APP", "ACTION", "CONTEXT", "COUNT"
+    );
+    for entry in entries {
+        out.push_str(&format!(
+            "{:20}  {:24}  {:36}  {:24}  {:>5}  {}\n",
+            token::short_time(&entry.at),
+            one_line(&entry.client_name),
+            one_line(&entry.action),
+            entry.context.as_deref().unwrap_or("-"),
+            entry.count,
+            entry.grant_id,
+        ));
+    }
     out
 }
 

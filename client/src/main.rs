@@ -53,6 +53,13 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<SessionsCommand>,
     },
+    /// List the apps (agents) you connected over OAuth, or revoke one.
+    Apps {
+        #[command(subcommand)]
+        command: Option<AppsCommand>,
+    },
+    /// What connected apps did: a context's trail (--context) or one app's (--app), newest first.
+    Activity(Activity),
     /// Show who the token belongs to and when it expires.
     Whoami,
     /// List your contexts and those shared with your organization.
@@ -84,6 +91,32 @@ pub struct Logout {
 pub enum SessionsCommand {
     /// End one session by its id, as `mem0 sessions` shows it.
     Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppsCommand {
+    /// Revoke a connected app by its id, as `mem0 apps` shows it: its tokens stop working at once.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ActivityOf {
+    /// A context: NAME (yours), or OWNER_ID:NAME (one shared with your organization; admins).
+    #[arg(long, value_parser = parse_address)]
+    pub context: Option<ContextAddress>,
+    /// A connected app's id, as `mem0 apps` shows it.
+    #[arg(long)]
+    pub app: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Activity {
+    #[command(flatten)]
+    pub of: ActivityOf,
+    /// How many entries, 1-100 (the server's default is 20).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Args)]

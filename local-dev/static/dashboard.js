@@ -340,6 +340,7 @@
       M.clearFieldErrors($('memory-form'));
       M.showMessage($('memory-error'), '');
       setSearch('');
+      setContextActivity(false);
     }
     renderPanelHeader();
     markCurrent();
@@ -357,6 +358,7 @@
     $('context-panel').hidden = true;
     $('context-placeholder').hidden = false;
     M.clear($('memories-list'));
+    setContextActivity(false);
     markCurrent();
     if (moveFocus && name) {
       var item = $('contexts-list').querySelector('[data-context="' + cssEscape(name) + '"] .context-open');
@@ -598,6 +600,164 @@
     });
   }
 
+  /* ---------- activity trails ---------- */
+
+  /**
+   * A paged view of an activity trail (`{activity, next}`, newest first) in the list,
+   * status and "Older" button named by `ids`. Entries carry no memory text; what they
+   * do carry (app names, actions) is shown as text only.
+   */
+  function Trail(ids) {
+    this.ids = ids;
+    this.path = null;
+    this.before = null;
+    this.seq = 0;
+  }
+
+  Trail.prototype.open = function (path) {
+    this.path = path;
+    this.before = null;
+    M.clear($(this.ids.list));
+    return this.load();
+  };
+
+  Trail.prototype.close = function () {
+    this.path = null;
+    this.seq++;
+    M.clear($(this.ids.list));
+    $(this.ids.more).hidden = true;
+  };
+
+  Trail.prototype.load = function () {
+    var self = this;
+    var seq = ++self.seq;
+    var status = $(self.ids.status);
+    status.textContent = 'Loading activity…';
+    var url = self.path + '?limit=' + PAGE_SIZE + (self.before ? '&before=' + encodeURIComponent(self.before) : '');
+    return call(url).then(function (result) {
+      if (!result || seq !== self.seq) return;
+      if (!result.ok) {
+        status.textContent = 'Could not load the activity: ' + M.errorMessage(result);
+        $(self.ids.more).hidden = true;
+        return;
+      }
+      var entries = Array.isArray(result.body.activity) ? result.body.activity : [];
+      var list = $(self.ids.list);
+      entries.forEach(function (entry) { list.appendChild(renderEntry(entry)); });
+      self.before = typeof result.body.next === 'string' ? result.body.next : null;
+      $(self.ids.more).hidden = !self.before;
+      var shown = list.children.length;
+      status.textContent = shown
+        ? (shown === 1 ? '1 entry' : shown + ' entries') + (self.before ? ', newest first; older ones follow.' : ', newest first.')
+        : 'No activity yet (entries are kept 90 days).';
+    });
+  };
+
+  function renderEntry(entry) {
+    var count = Number(entry.count) || 0;
+    return el('li', { class: 'activity-item', dataset: { entry: String(entry.id || '') } },
+      el('time', { datetime: String(entry.at || '') }, M.formatDate(entry.at)),
+      el('span', { class: 'activity-app' }, String(entry.client_name || 'Unnamed app')),
+      el('span', { class: 'activity-action' }, String(entry.action || '')),
+      entry.context ? el('span', { class: 'activity-context' }, 'in ' + String(entry.context)) : null,
+      el('span', { class: 'activity-count muted' }, countLabel(count))
+    );
+  }
+
+  var contextTrail = new Trail({ list: 'context-activity', status: 'context-activity-status', more: 'context-activity-more' });
+  var appTrail = new Trail({ list: 'app-activity', status: 'app-activity-status', more: 'app-activity-more' });
+
+  function setContextActivity(shown) {
+    var button = $('context-activity-toggle');
+    $('context-activity-view').hidden = !shown;
+    button.setAttribute('aria-expanded', shown ? 'true' : 'false');
+    button.textContent = shown ? 'Hide activity' : 'Show activity';
+    if (shown && state.current) contextTrail.open(contextPath(state.current) + '/activity');
+    else contextTrail.close();
+  }
+
+  /* ---------- connected apps ---------- */
+
+  function appContexts(app) {
+    if (app.contexts === 'all') return 'all contexts';
+    if (Array.isArray(app.contexts)) return app.contexts.map(String).join(', ');
+    return '';
+  }
+
+  function renderApp(app) {
+    var name = String(app.client_name || 'Unnamed app');
+    var scopes = Array.isArray(app.scopes) ? app.scopes.map(String) : [];
+    var may = scopes.indexOf('memories:write') >= 0 ? 'reads and writes' : 'reads';
+    return el('li', { class: 'session-item app-item', dataset: { grant: String(app.grant_id) } },
+      el('div', { class: 'session-info' },
+        el('span', { class: 'session-place app-name' }, name),
+        el('span', { class: 'app-scopes' }, may + ' ' + appContexts(app) + ' (' + scopes.join(' ') + ')'),
+        el('span', { class: 'session-times muted' },
+          'Connected ', el('time', { datetime: String(app.created_at || '') }, M.formatDate(app.created_at)),
+          app.last_used_at
+            ? [' · last used ', el('time', { datetime: String(app.last_used_at) }, M.formatDate(app.last_used_at))]
+            : null)
+      ),
+      el('div', { class: 'app-actions' },
+        el('button', {
+          type: 'button',
+          class: 'button secondary small app-activity',
+          'aria-label': 'Activity of ' + name,
+          onclick: function () { showAppActivity(app); }
+        }, 'Activity'),
+        el('button', {
+          type: 'button',
+          class: 'button danger small app-revoke',
+          'aria-label': 'Revoke ' + name,
+          onclick: function (event) { revokeApp(app, event.currentTarget); }
+        }, 'Revoke')
+      )
+    );
+  }
+
+  function loadApps() {
+    var status = $('apps-status');
+    return call('/auth/grants').then(function (result) {
+      if (!result) return;
+      if (!result.ok) {
+        status.textContent = 'Could not load your connected apps: ' + M.errorMessage(result);
+        return;
+      }
+      var apps = Array.isArray(result.body.grants) ? result.body.grants : [];
+      var list = $('apps');
+      M.clear(list);
+      apps.forEach(function (app) { list.appendChild(renderApp(app)); });
+      status.textContent = apps.length
+        ? (apps.length === 1 ? '1 connected app.' : apps.length + ' connected apps.')
+        : 'No connected apps. Add this server to an MCP client by its URL to connect one.';
+    });
+  }
+
+  function showAppActivity(app) {
+    $('app-activity-heading').textContent = 'What ' + String(app.client_name || 'Unnamed app') + ' did';
+    $('app-activity-view').hidden = false;
+    appTrail.open('/auth/grants/' + encodeURIComponent(app.grant_id) + '/activity').then(function () {
+      $('app-activity-heading').focus();
+    });
+  }
+
+  function revokeApp(app, button) {
+    var name = String(app.client_name || 'Unnamed app');
+    button.disabled = true;
+    call('/auth/grants/' + encodeURIComponent(app.grant_id), 'DELETE').then(function (result) {
+      if (!result) return;
+      if (!result.ok && result.status !== 404) {
+        button.disabled = false;
+        $('apps-status').textContent = 'Could not revoke ' + name + ': ' + M.errorMessage(result);
+        return;
+      }
+      loadApps().then(function () {
+        $('apps-status').textContent = 'Revoked ' + name + ': its tokens no longer work.';
+        $('apps-heading').focus();
+      });
+    });
+  }
+
   /* ---------- token panel ---------- */
 
   /** Ready-to-paste text for the shell (CLI), curl and the MCP server settings. */
@@ -714,6 +874,11 @@
     $('search-clear').addEventListener('click', onClearSearch);
     $('memories-more').addEventListener('click', function () { loadMemories(true); });
     $('close-context-panel').addEventListener('click', function () { closeContext(true); });
+    $('context-activity-toggle').addEventListener('click', function () {
+      setContextActivity($('context-activity-view').hidden);
+    });
+    $('context-activity-more').addEventListener('click', function () { contextTrail.load(); });
+    $('app-activity-more').addEventListener('click', function () { appTrail.load(); });
     M.liveValidation($('new-context-form'));
     M.liveValidation($('memory-form'), { 'memory-tags': tagsProblem });
     bindTokenPanel();
@@ -764,6 +929,7 @@
     loadMe();
     loadContexts();
     loadSessions();
+    loadApps();
   }
 
   start();

@@ -209,7 +209,7 @@ pub struct MemoryPage {
 pub struct ContextPath {
     /// The context's name (the caller's own), or `<owner_id>:<name>` (another member's,
     /// shared with the caller's organization), as `href` in `GET /contexts` says.
-    name: String,
+    pub(crate) name: String,
 }
 
 /// `{name}` and `{id}` in a memory's route.
@@ -348,11 +348,7 @@ pub async fn delete(
     PathParams(path): PathParams<ContextPath>,
 ) -> ApiResult<Reply<Done>> {
     let context = find(&app, &caller.user, &path.name).await?;
-    let admin = caller.membership().is_some_and(|membership| {
-        membership.role == OrgRole::Admin
-            && Some(membership.organization_id) == context.organization_id
-    });
-    if context.owner_id != caller.user.id && !admin {
+    if !administers(&caller.user, &context) {
         return Err(ApiError::Forbidden(
             "Only the owner or an admin of the organization can delete a shared context.".into(),
         ));
@@ -700,7 +696,7 @@ pub async fn delete_memory(
 
 /// The context at `address` (`name`, or `<owner_id>:<name>`) as the caller sees it; one
 /// that cannot exist, or that the caller may not see, is simply not found.
-async fn find(app: &App, caller: &User, address: &str) -> ApiResult<Context> {
+pub(crate) async fn find(app: &App, caller: &User, address: &str) -> ApiResult<Context> {
     let address = ContextAddress::parse(address).map_err(|_| ApiError::NotFound)?;
     find_at(app, caller, &address).await
 }
@@ -730,6 +726,16 @@ pub(crate) fn visible(caller: &User, context: &Context) -> bool {
             context.organization_id.is_some() && context.organization_id == caller.organization_id
         }
     }
+}
+
+/// Whether the caller answers for `context`: its owner, or an admin of the organization
+/// it is shared with (who may delete it and read its activity trail).
+pub(crate) fn administers(caller: &User, context: &Context) -> bool {
+    let admin = caller.membership().is_some_and(|membership| {
+        membership.role == OrgRole::Admin
+            && Some(membership.organization_id) == context.organization_id
+    });
+    context.owner_id == caller.id || admin
 }
 
 /// Viewers read shared contexts but do not write them; anyone writes their own private

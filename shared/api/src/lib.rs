@@ -3,6 +3,7 @@
 //! -> do -> respond, with the parsing done by the extractors in `extract.rs`.
 
 mod account;
+mod activity;
 mod auth;
 pub mod config;
 mod contexts;

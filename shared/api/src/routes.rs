@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::{SharedApp, account, auth, contexts, oauth, orgs, sessions, summary};
+use crate::{SharedApp, account, activity, auth, contexts, oauth, orgs, sessions, summary};
 
 /// A function's routes with their documentation, before they get their state.
 pub type Routes = OpenApiRouter<SharedApp>;
@@ -62,6 +62,7 @@ pub fn contexts() -> Routes {
         .routes(routes!(contexts::get, contexts::delete))
         .routes(routes!(contexts::list_memories, contexts::add_memory))
         .routes(routes!(contexts::delete_memory))
+        .routes(routes!(activity::context_activity))
 }
 
 /// The `orgs` function: `/orgs/{organization_id}/**`.
@@ -78,7 +79,7 @@ pub fn orgs() -> Routes {
 /// (`/.well-known/oauth-protected-resource{,/mcp}`, `/.well-known/oauth-authorization-server`),
 /// `POST /oauth/register`, `GET`/`POST /oauth/authorize`, `POST /oauth/token`,
 /// `POST /oauth/revoke`, and the user's connected apps: `GET /auth/grants`,
-/// `DELETE /auth/grants/{grant_id}`.
+/// `DELETE /auth/grants/{grant_id}`, `GET /auth/grants/{grant_id}/activity`.
 pub fn oauth() -> Routes {
     OpenApiRouter::new()
         .routes(routes!(oauth::protected_resource))
@@ -90,6 +91,7 @@ pub fn oauth() -> Routes {
         .routes(routes!(oauth::revoke))
         .routes(routes!(oauth::list_grants))
         .routes(routes!(oauth::revoke_grant))
+        .routes(routes!(activity::grant_activity))
 }
 
 /// Every route, as local-dev serves them and the OpenAPI document describes them.
