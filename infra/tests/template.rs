@@ -371,7 +371,7 @@ impl Routers {
             .map(|&(binary, routes)| (binary, api::router(Arc::clone(&app), routes())))
             .collect();
         functions.push((PAGES, site::embedded::router()));
-        functions.push((MCP, api::mcp::router(Arc::clone(&app), Vec::new())));
+        functions.push((MCP, api::mcp::guarded_router(Arc::clone(&app), Vec::new())));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -232,7 +232,12 @@ async fn serve(args: Args) -> Result<(), StartError> {
     // Tests and scripts wait for this exact line.
     println!("mem0 local-dev listening on http://{address}");
     // A trailing slash names the same route, as on the deployed functions.
-    let service = NormalizePathLayer::trim_trailing_slash().layer(router(app, &args.static_dir));
+    let mcp_hosts = api::mcp::allowed_hosts(Some(&origin));
+    let service = NormalizePathLayer::trim_trailing_slash().layer(router(
+        app,
+        &args.static_dir,
+        mcp_hosts,
+    ));
     axum::serve(
         listener,
         axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service),
@@ -264,8 +269,9 @@ async fn open_store(args: &Args) -> Result<Arc<dyn Store>, StartError> {
     })
 }
 
-/// The pages, `/openapi.json`, and every function's routes, merged.
-fn router(app: Arc<api::App>, static_dir: &Path) -> Router {
+/// The pages, `/openapi.json`, every function's routes and `/mcp` (answering only on
+/// `mcp_hosts`), merged.
+fn router(app: Arc<api::App>, static_dir: &Path, mcp_hosts: Vec<String>) -> Router {
     let mut pages = Router::new();
     for page in site::PAGES {
         pages = pages.route(
@@ -287,7 +293,8 @@ fn router(app: Arc<api::App>, static_dir: &Path) -> Router {
         get(move || std::future::ready(([(header::CONTENT_TYPE, "application/json")], document)))
             .fallback(page_method_not_allowed),
     );
-    api::router(app, api::routes::all())
+    api::router(Arc::clone(&app), api::routes::all())
+        .merge(api::mcp::guarded_router(app, mcp_hosts))
         .merge(pages)
         .merge(openapi)
         // The API's JSON too: nothing this origin sends is to be sniffed.

@@ -34,7 +34,7 @@ use ulid::Ulid;
 use crate::contexts::{self, ContextView, MemoryJson};
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::{Config, GrantCaller, SharedApp, summary};
+use crate::{GrantCaller, SharedApp, summary};
 
 /// Where the MCP server answers.
 pub const PATH: &str = "/mcp";
@@ -42,10 +42,8 @@ pub const PATH: &str = "/mcp";
 /// The hosts a request to `/mcp` may name in `Host`: the public origin's (the deployed
 /// API), and the loopback names local-dev answers on. Any other is refused before the
 /// tools run, against DNS rebinding.
-pub fn allowed_hosts(config: &Config) -> Vec<String> {
-    let public = config
-        .public_origin
-        .as_deref()
+pub fn allowed_hosts(public_origin: Option<&str>) -> Vec<String> {
+    let public = public_origin
         .and_then(|origin| origin.parse::<http::Uri>().ok())
         .and_then(|origin| origin.authority().map(|authority| authority.to_string()));
     public
@@ -80,6 +78,23 @@ pub fn router(app: SharedApp, allowed_hosts: Vec<String>) -> Router {
             std::future::ready(ApiError::MethodNotAllowed(vec![Method::POST]))
         })
         .layer(middleware::from_fn(summary::summarize))
+}
+
+/// [`router`] behind the OAuth guard ([`crate::oauth::require_grant`]), which verifies
+/// the access token for this resource and puts its [`GrantCaller`] in the request: what
+/// the `mcp` function and local-dev serve.
+///
+/// The body is read in full before the guard looks at the token (and refused above
+/// 1 MiB, as on every route): a refusal that left it unread would make the server drop
+/// the connection, and a client that reuses it for the metadata lookup the 401 asks for
+/// would see it reset.
+pub fn guarded_router(app: SharedApp, allowed_hosts: Vec<String>) -> Router {
+    router(Arc::clone(&app), allowed_hosts)
+        .route_layer(middleware::from_fn_with_state(
+            app,
+            crate::oauth::require_grant,
+        ))
+        .route_layer(middleware::from_fn(crate::routes::refuse_large_bodies))
 }
 
 /// The guard's [`GrantCaller`], or 401.

@@ -154,7 +154,7 @@ fn allowed_methods(document: &OpenApi) -> HashMap<String, Vec<Method>> {
 
 /// The whole body is read (Lambda has it in memory anyway) and refused above 1 MiB
 /// before any handler, authentication included, spends work on it.
-async fn refuse_large_bodies(request: Request, next: Next) -> Response {
+pub(crate) async fn refuse_large_bodies(request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => next.run(Request::from_parts(parts, bytes.into())).await,

@@ -507,7 +507,7 @@ fn the_public_origins_host_and_loopback_are_allowed() {
     })
     .expect("config");
     assert_eq!(
-        api::mcp::allowed_hosts(&config),
+        api::mcp::allowed_hosts(config.public_origin.as_deref()),
         vec![
             "abc.execute-api.us-east-1.amazonaws.com".to_owned(),
             "localhost".to_owned(),
