@@ -1,4 +1,4 @@
-//! local-dev: the three Lambdas' handlers and the static pages in one process on
+//! local-dev: the Lambdas' handlers and the static pages in one process on
 //! http://127.0.0.1:8000, with an embedded store so it needs nothing but cargo.
 
 use std::io::IsTerminal;
@@ -62,6 +62,19 @@ struct Args {
     /// Access token lifetime in seconds (for `keys rotate`: the longest any server uses).
     #[arg(long, env = vars::TOKEN_TTL_SECONDS, default_value_t = claims::DEFAULT_LIFETIME.as_secs(), global = true)]
     token_ttl_seconds: u64,
+    /// OAuth access token (for /mcp) lifetime in seconds; short values force refreshes in tests.
+    #[arg(long, env = vars::OAUTH_ACCESS_TOKEN_SECONDS, default_value_t = claims::grant::DEFAULT_LIFETIME.as_secs())]
+    oauth_access_token_seconds: u64,
+    /// OAuth client registrations one address may make per hour.
+    #[arg(long, env = vars::OAUTH_REGISTRATIONS_PER_HOUR, default_value_t = api::Limits::default().oauth_registrations_per_address)]
+    oauth_registrations_per_hour: u32,
+    /// OAuth token requests one address may make per 15 minutes.
+    #[arg(long, env = vars::OAUTH_TOKEN_REQUESTS_PER_ADDRESS, default_value_t = api::Limits::default().oauth_token_requests_per_address)]
+    oauth_token_requests_per_address: u32,
+    /// Fetch Client ID Metadata Documents over plain http and from private or loopback
+    /// addresses too (local agents under test); never for a deployment.
+    #[arg(long)]
+    allow_insecure_client_metadata: bool,
     /// Signups one client address may attempt per hour.
     #[arg(long, env = vars::SIGNUPS_PER_HOUR, default_value_t = api::Limits::default().signups_per_client_per_hour)]
     signups_per_hour: u32,
@@ -169,6 +182,7 @@ async fn serve(args: Args) -> Result<(), StartError> {
         &key_set,
         claims::TokenSettings {
             lifetime: std::time::Duration::from_secs(args.token_ttl_seconds),
+            grant_lifetime: std::time::Duration::from_secs(args.oauth_access_token_seconds),
             ..claims::TokenSettings::default()
         },
     )?;
@@ -183,6 +197,8 @@ async fn serve(args: Args) -> Result<(), StartError> {
         password_resets_per_address: args.password_resets_per_address,
         password_resets_per_account: args.password_resets_per_account,
         verification_mails_per_account: args.verification_mails_per_account,
+        oauth_registrations_per_address: args.oauth_registrations_per_hour,
+        oauth_token_requests_per_address: args.oauth_token_requests_per_address,
     };
     let sessions = api::SessionSettings {
         lifetime_seconds: args.session_lifetime_seconds,
@@ -208,7 +224,10 @@ async fn serve(args: Args) -> Result<(), StartError> {
     let app = Arc::new(
         api::App::new(store, tokens, limits)
             .with_mail(Arc::new(outbox), api::Links::new(&origin))
-            .with_sessions(sessions),
+            .with_sessions(sessions)
+            .with_client_metadata(Arc::new(api::oauth::HttpFetcher::new(
+                args.allow_insecure_client_metadata,
+            ))),
     );
     // Tests and scripts wait for this exact line.
     println!("mem0 local-dev listening on http://{address}");

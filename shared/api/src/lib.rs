@@ -44,6 +44,7 @@ pub struct App {
     mailer: Arc<dyn Mailer>,
     links: Links,
     sessions: SessionSettings,
+    client_metadata: Arc<dyn oauth::ClientMetadataFetcher>,
 }
 
 /// The router's state.
@@ -58,6 +59,16 @@ impl App {
             mailer: Arc::new(mail::NotConfigured),
             links: Links::default(),
             sessions: SessionSettings::default(),
+            client_metadata: Arc::new(oauth::HttpFetcher::new(false)),
+        }
+    }
+
+    /// Fetches Client ID Metadata Documents with `fetcher` instead of over HTTPS from
+    /// public addresses only.
+    pub fn with_client_metadata(self, fetcher: Arc<dyn oauth::ClientMetadataFetcher>) -> Self {
+        Self {
+            client_metadata: fetcher,
+            ..self
         }
     }
 

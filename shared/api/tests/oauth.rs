@@ -80,7 +80,10 @@ impl Fixture {
     fn with_limits(limits: Limits) -> Self {
         let store: Arc<dyn store::Store> = Arc::new(EmbeddedStore::in_memory().expect("store"));
         Self {
-            app: Arc::new(App::new(Arc::clone(&store), keys(), limits)),
+            app: Arc::new(
+                App::new(Arc::clone(&store), keys(), limits)
+                    .with_client_metadata(Arc::new(Documents)),
+            ),
             store,
         }
     }
@@ -254,6 +257,30 @@ impl Fixture {
             status: parts.status.as_u16(),
             headers: parts.headers,
             body: axum::body::to_bytes(body, usize::MAX).await.expect("body"),
+        }
+    }
+}
+
+/// Metadata documents served by a stand-in for the web: the good agent's, one that
+/// names another URL as its client_id, and nothing else.
+struct Documents;
+
+const AGENT_DOCUMENT: &str = "https://agent.example.com/oauth/client.json";
+const LYING_DOCUMENT: &str = "https://liar.example.com/oauth/client.json";
+
+#[async_trait::async_trait]
+impl api::oauth::ClientMetadataFetcher for Documents {
+    async fn fetch(&self, url: &url::Url) -> Result<Bytes, api::oauth::FetchError> {
+        let document = |client_id: &str| {
+            Bytes::from(
+                json!({"client_id": client_id, "client_name": "Doc Agent", "redirect_uris": [REDIRECT]})
+                    .to_string(),
+            )
+        };
+        match url.as_str() {
+            AGENT_DOCUMENT => Ok(document(AGENT_DOCUMENT)),
+            LYING_DOCUMENT => Ok(document(AGENT_DOCUMENT)),
+            _ => Err(api::oauth::FetchError("404".into())),
         }
     }
 }
@@ -923,4 +950,90 @@ async fn a_consent_needs_a_rest_token_and_can_give_only_the_users_contexts_and_a
     let grants = fixture.grants(&rest).await;
     assert_eq!(grants[0]["contexts"], json!(["notes"]));
     assert_eq!(grants[0]["scopes"], json!(["memories:read"]));
+}
+
+#[tokio::test]
+async fn a_client_id_metadata_document_client_is_consented_to_and_exchanges_its_code() {
+    let fixture = Fixture::new();
+    let (_, rest) = fixture.user("alice@example.com").await;
+    let redirect = form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>();
+    let page = |client: &str| {
+        let client = form_urlencoded::byte_serialize(client.as_bytes()).collect::<String>();
+        format!(
+            "/oauth/authorize?response_type=code&client_id={client}&redirect_uri={redirect}&code_challenge={}&code_challenge_method=S256",
+            challenge(VERIFIER)
+        )
+    };
+    let shown = fixture.get(&page(AGENT_DOCUMENT), None).await;
+    assert_eq!(shown.status, 200);
+    assert!(String::from_utf8_lossy(&shown.body).contains("Doc Agent"));
+    for refused in [LYING_DOCUMENT, "https://missing.example.com/client.json"] {
+        assert_eq!(
+            fixture.get(&page(refused), None).await.status,
+            400,
+            "{refused}"
+        );
+    }
+    let kept = || async { fixture.store.client(AGENT_DOCUMENT).await.expect("read") };
+    assert_eq!(kept().await, None, "showing the page writes nothing");
+    let code = fixture.code(&rest, AGENT_DOCUMENT).await;
+    assert!(kept().await.is_some(), "the consent keeps the client");
+    let tokens = fixture.exchange(AGENT_DOCUMENT, &code).await;
+    assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+    let grants = fixture.grants(&rest).await;
+    assert_eq!(grants[0]["client_id"], AGENT_DOCUMENT);
+    assert_eq!(grants[0]["client_name"], "Doc Agent");
+    let refreshed = fixture
+        .refresh(AGENT_DOCUMENT, str_of(&tokens.json(), "refresh_token"))
+        .await;
+    assert_eq!(refreshed.status, 200);
+}
+
+#[tokio::test]
+async fn the_http_fetcher_reads_a_loopback_document_only_when_allowed_and_no_redirects() {
+    use api::oauth::{ClientMetadataFetcher, HttpFetcher};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let base = format!("http://{address}");
+    let document = json!({"client_id": format!("{base}/client.json"), "redirect_uris": [REDIRECT]});
+    let big = "x".repeat(6 * 1024);
+    let app = axum::Router::new()
+        .route(
+            "/client.json",
+            axum::routing::get(move || async move { document.to_string() }),
+        )
+        .route("/big.json", axum::routing::get(move || async move { big }))
+        .route(
+            "/moved.json",
+            axum::routing::get(|| async {
+                (http::StatusCode::FOUND, [("location", "/client.json")])
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = |path: &str| url::Url::parse(&format!("{base}{path}")).expect("url");
+    let body = HttpFetcher::new(true)
+        .fetch(&url("/client.json"))
+        .await
+        .expect("fetched");
+    assert!(String::from_utf8_lossy(&body).contains("client.json"));
+    assert!(
+        HttpFetcher::new(false)
+            .fetch(&url("/client.json"))
+            .await
+            .is_err()
+    );
+    assert!(
+        HttpFetcher::new(true)
+            .fetch(&url("/moved.json"))
+            .await
+            .is_err()
+    );
+    assert!(
+        HttpFetcher::new(true)
+            .fetch(&url("/big.json"))
+            .await
+            .is_err()
+    );
 }

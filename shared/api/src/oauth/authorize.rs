@@ -18,7 +18,7 @@ use store::{AuthorizationCode, OAuthClient, User};
 use url::Url;
 use utoipa::ToSchema;
 
-use super::params;
+use super::{ClientLookup, params};
 use crate::error::{self, ApiError, ApiResult};
 use crate::extract::{Authenticated, JsonBody};
 use crate::reply::Reply;
@@ -120,11 +120,12 @@ impl App {
     async fn check_authorization(
         &self,
         params: &AuthorizationParams,
+        lookup: ClientLookup,
     ) -> ApiResult<Result<AuthorizationRequest, Refusal>> {
         let Some(client_id) = params.client_id.as_deref() else {
             return Ok(Err(Refusal::Unverified("The request names no client_id.")));
         };
-        let Some(client) = self.store.client(client_id).await? else {
+        let Some(client) = self.oauth_client(client_id, lookup).await? else {
             return Ok(Err(Refusal::Unverified(
                 "This app is not registered here (unknown client_id).",
             )));
@@ -297,29 +298,34 @@ fn error_page(message: &str) -> Response {
     ))]
 pub async fn consent_page(State(app): State<SharedApp>, uri: Uri) -> ApiResult<Response> {
     let params = AuthorizationParams::from_query(&uri);
-    Ok(match app.check_authorization(&params).await? {
-        Err(Refusal::Unverified(message)) => error_page(message),
-        Err(Refusal::Redirect(url)) => {
-            let mut response = StatusCode::FOUND.into_response();
-            if let Ok(location) = HeaderValue::from_str(&url) {
-                response.headers_mut().insert(header::LOCATION, location);
+    Ok(
+        match app
+            .check_authorization(&params, ClientLookup::Fetched)
+            .await?
+        {
+            Err(Refusal::Unverified(message)) => error_page(message),
+            Err(Refusal::Redirect(url)) => {
+                let mut response = StatusCode::FOUND.into_response();
+                if let Ok(location) = HeaderValue::from_str(&url) {
+                    response.headers_mut().insert(header::LOCATION, location);
+                }
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
             }
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-        Ok(request) => html(
-            StatusCode::OK,
-            CONSENT_PAGE
-                .replace("{{client_name}}", &escape_html(&request.client.client_name))
-                .replace(
-                    "{{redirect_target}}",
-                    &escape_html(&params::redirect_target(&request.redirect_uri)),
-                )
-                .replace("{{scopes}}", &request.scopes.to_scope_string()),
-        ),
-    })
+            Ok(request) => html(
+                StatusCode::OK,
+                CONSENT_PAGE
+                    .replace("{{client_name}}", &escape_html(&request.client.client_name))
+                    .replace(
+                        "{{redirect_target}}",
+                        &escape_html(&params::redirect_target(&request.redirect_uri)),
+                    )
+                    .replace("{{scopes}}", &request.scopes.to_scope_string()),
+            ),
+        },
+    )
 }
 
 /// The user's answer on the consent page: the request's parameters again, and what
@@ -359,7 +365,10 @@ pub async fn decide(
     caller: Authenticated,
     JsonBody(decision): JsonBody<Decision>,
 ) -> ApiResult<Reply<Redirect>> {
-    let request = match app.check_authorization(&decision.request).await? {
+    let request = match app
+        .check_authorization(&decision.request, ClientLookup::FetchedAndKept)
+        .await?
+    {
         Err(Refusal::Unverified(message)) => return Err(ApiError::invalid(message)),
         Err(Refusal::Redirect(redirect_to)) => return Ok(Reply::ok(Redirect { redirect_to })),
         Ok(request) => request,

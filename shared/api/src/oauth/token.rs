@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use super::OAuthError;
 use super::error::OAuthErrorBody;
-use super::params;
+use super::{ClientLookup, params};
 use crate::error::{self, ApiError, ApiResult};
 use crate::extract::ClientAddr;
 use crate::reply::{Done, Reply, Succeeded};
@@ -145,8 +145,7 @@ impl App {
         let redirect_uri = form.required("redirect_uri")?;
         let client_id = form.required("client_id")?;
         let client = self
-            .store
-            .client(client_id)
+            .oauth_client(client_id, ClientLookup::Stored)
             .await?
             .ok_or(OAuthError::InvalidClient)?;
         let now = self.now().unix_timestamp();
@@ -185,7 +184,11 @@ impl App {
     async fn refresh_grant(&self, form: &Form) -> ApiResult<Tokens> {
         let token = form.required("refresh_token")?;
         let client_id = form.required("client_id")?;
-        if self.store.client(client_id).await?.is_none() {
+        if self
+            .oauth_client(client_id, ClientLookup::Stored)
+            .await?
+            .is_none()
+        {
             return Err(OAuthError::InvalidClient.into());
         }
         let Some((user_id, grant_id, generation)) =

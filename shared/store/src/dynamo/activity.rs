@@ -12,6 +12,11 @@
 //! small read) to tell whether more follow. Time to live is `at` plus the retention;
 //! DynamoDB removes items lazily, so a read drops those past it. Entry ids are ULIDs
 //! made at `at`, so the first entry past retention ends the page.
+//!
+//! Costs (on-demand, entries well under 1 KB): recording is 4 write units (a
+//! transaction of two items; 2 for an entry on no context), one round trip. A page is
+//! one eventually consistent `Query` (an entry recorded a moment ago may show a moment
+//! later) of at most 101 small items: a few read units.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 

@@ -1,0 +1,12 @@
+//! The `oauth` Lambda: the OAuth 2.1 authorization server of `/mcp`: its metadata
+//! (`/.well-known/oauth-*`), client registration, the consent page and decision
+//! (`/oauth/authorize`), `/oauth/token`, `/oauth/revoke`, and the user's connected
+//! apps (`/auth/grants`).
+//!
+//! The routes are `api::routes::oauth` (the same router local-dev mounts);
+//! `lambda::run` reads the configuration, connects to DynamoDB and serves them.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::run(api::routes::oauth).await
+}
