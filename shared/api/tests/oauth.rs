@@ -1037,3 +1037,23 @@ async fn the_http_fetcher_reads_a_loopback_document_only_when_allowed_and_no_red
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn token_requests_are_throttled_per_address_before_any_work() {
+    let fixture = Fixture::with_limits(Limits {
+        oauth_token_requests_per_address: 1,
+        ..Limits::default()
+    });
+    let (_, rest) = fixture.user("alice@example.com").await;
+    let client = fixture.client().await;
+    let guess = fixture.exchange(&client, "a-guessed-code").await;
+    assert_oauth_error(&guess, 400, "invalid_grant");
+    let code = fixture.code(&rest, &client).await;
+    let refused = fixture.exchange(&client, &code).await;
+    assert_eq!(refused.status, 429);
+    assert!(!refused.header("retry-after").is_empty());
+    assert!(
+        fixture.grants(&rest).await.is_empty(),
+        "the code was not even used"
+    );
+}
