@@ -822,3 +822,64 @@ test('an admin invites from the dashboard; the invitee signs up from the mailed 
   assert.equal(again.status, 400);
   assert.equal(again.body.error, 'invalid_token');
 });
+
+/* ---------- connected apps and activity ---------- */
+
+/** An app the holder of `token` connected to `contexts` over OAuth: registration, consent decision, code exchange. */
+async function connectApp(token, clientName, contexts) {
+  const redirect = 'http://127.0.0.1:33418/callback';
+  const registered = await api('/oauth/register', {
+    method: 'POST', body: { redirect_uris: [redirect], client_name: clientName, token_endpoint_auth_method: 'none' },
+  });
+  assert.equal(registered.status, 201, JSON.stringify(registered.body));
+  const decided = await api('/oauth/authorize', {
+    method: 'POST',
+    token,
+    body: {
+      response_type: 'code', client_id: registered.body.client_id, redirect_uri: redirect,
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+      state: 's', decision: 'allow', scopes: ['memories:read'], contexts,
+    },
+  });
+  assert.equal(decided.status, 200, JSON.stringify(decided.body));
+  // The grant is made when the client exchanges its code.
+  const form = new URLSearchParams({
+    grant_type: 'authorization_code', code: new URL(decided.body.redirect_to).searchParams.get('code'),
+    code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk', redirect_uri: redirect,
+    client_id: registered.body.client_id, resource: `${BASE}/mcp`,
+  });
+  const exchanged = await fetch(`${BASE}/oauth/token`, { method: 'POST', body: form });
+  assert.equal(exchanged.status, 200, await exchanged.text());
+}
+
+test('Connected apps lists an app by its name as text, shows its and a context\'s activity, and Revoke ends it', async () => {
+  const email = uniqueEmail('apps');
+  const user = await signupByApi(email);
+  assert.equal((await api('/contexts', { method: 'POST', token: user.jwt_token, body: { name: 'proj' } })).status, 201);
+  const hostile = '<img src=x onerror=alert(1)> Agent';
+  await connectApp(user.jwt_token, hostile, ['proj']);
+  await withPage({}, async ({ page }) => {
+    await loginThroughPage(page, email, PASSWORD);
+    const app = page.locator('#apps > li');
+    await app.first().waitFor();
+    assert.equal(await app.count(), 1);
+    assert.equal(await app.locator('.app-name').textContent(), hostile, 'the name is text, not markup');
+    assert.equal(await page.locator('#apps img').count(), 0);
+    assert.match(await app.textContent(), /reads proj \(memories:read\)/);
+
+    await app.locator('.app-activity').click();
+    await page.locator('#app-activity-status', { hasText: 'No activity yet' }).waitFor();
+    assert.equal(await page.locator('#app-activity-heading').textContent(), `What ${hostile} did`);
+
+    await page.locator('#contexts-list li', { hasText: 'proj' }).locator('.context-open').click();
+    await page.locator('#context-activity-toggle').click();
+    await page.locator('#context-activity-status', { hasText: 'No activity yet' }).waitFor();
+    await assertAccessible(page, 'the connected apps and activity views');
+    await shoot(page, 'apps', page.locator('#apps-panel'));
+
+    await app.locator('.app-revoke').click();
+    await page.locator('#apps-status', { hasText: 'Revoked' }).waitFor();
+    assert.equal(await page.locator('#apps > li').count(), 0);
+    assert.deepEqual((await api('/auth/grants', { token: (await storage(page)).token })).body.grants, []);
+  });
+});
