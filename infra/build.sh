@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Release build of the four Lambda functions with cargo lambda, as `sam build` does it,
+# Release build of the Lambda functions with cargo lambda, as `sam build` does it,
 # zipped as Lambda takes them; prints each binary's size and its zip's size.
 # x86_64 always (the host's target); arm64, which infra/template.yaml deploys, too when
 # the aarch64-unknown-linux-gnu target is installed (`rustup target add` it, once).
@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-functions=(signup login contexts orgs pages)
+functions=(signup login contexts orgs oauth mcp pages)
 venv=target/test-venv
 mkdir -p target
 if [ ! -x "$venv/bin/python" ]; then

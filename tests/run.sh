@@ -3,9 +3,11 @@
 # conformance suite on the embedded store and on a real DynamoDB-compatible server
 # (moto), the end-to-end tests against local-dev on both stores, the CLI and MCP server
 # as processes, the Lambdas under `cargo lambda watch`, schemathesis fuzzing local-dev
-# with its OpenAPI document, and the web pages in headless chromium. Needs cargo,
+# with its OpenAPI document, the web pages in headless chromium, and an agent that
+# connects to /mcp by URL with the official MCP Python SDK (OAuth, consent in chromium). Needs cargo,
 # python3 and node/npm; installs moto, schemathesis, cargo-lambda and cfn-lint into
-# target/test-venv, chromium with apt (as root) and playwright-core with npm.
+# target/test-venv (with the MCP SDK and playwright for Python), chromium with apt (as root)
+# and playwright-core with npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,3 +60,6 @@ bash tests/fuzz.sh "$venv"
 
 echo "== web pages in headless chromium"
 bash tests/browser/run.sh
+
+echo "== an agent connects by URL: the MCP Python SDK's OAuth client against /mcp, consent in chromium"
+bash tests/mcp_oauth/run.sh "$venv"

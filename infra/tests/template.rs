@@ -664,10 +664,14 @@ fn each_function_serves_the_router_these_checks_ask() {
         );
     }
     assert!(main(PAGES).contains("lambda::serve(site::embedded::router())"));
+    assert!(
+        main(MCP).contains("api::mcp::guarded_router("),
+        "functions/mcp serves /mcp behind the OAuth guard, as these checks ask"
+    );
     let checked: Vec<&str> = API_FUNCTIONS
         .iter()
         .map(|&(binary, _)| binary)
-        .chain([PAGES])
+        .chain([PAGES, MCP])
         .collect();
     assert_eq!(checked, FUNCTIONS);
 }
@@ -908,14 +912,14 @@ fn expected_access(binary: &str) -> Access {
         // memory_count of both transactions (UpdateItem); list_contexts, list_memories
         // and the purge's listing (Query); the purge (BatchWriteItem); shared contexts
         // and the owners' names (Query on the index, GetItem); caller, the session check
-        // (BatchGetItem).
+        // (BatchGetItem); context_activity (Query).
         "contexts" => vec![
             (Table, "dynamodb:GetItem", vec![USER, OWNER]),
             (Table, "dynamodb:BatchGetItem", vec![USER, SESSION]),
             (Table, "dynamodb:PutItem", vec![OWNER, MEMORIES]),
             (Table, "dynamodb:DeleteItem", vec![OWNER, MEMORIES]),
             (Table, "dynamodb:UpdateItem", vec![OWNER]),
-            (Table, "dynamodb:Query", vec![OWNER, MEMORIES]),
+            (Table, "dynamodb:Query", vec![OWNER, MEMORIES, ACTIVITY]),
             (Table, "dynamodb:BatchWriteItem", vec![MEMORIES]),
             (Index, "dynamodb:Query", vec![ORGANIZATION]),
         ],
@@ -935,7 +939,8 @@ fn expected_access(binary: &str) -> Access {
         ],
         // client (GetItem); register_client, put_authorization_code, create_grant
         // (PutItem); use_authorization_code (DeleteItem); rotate_grant, revoke_grant and
-        // the registration and token budgets (UpdateItem); list_grants (Query); the
+        // the registration and token budgets (UpdateItem); list_grants and
+        // grant_activity (Query); the
         // consent's REST caller and grant_caller (BatchGetItem); the contexts the
         // consent offers: list_contexts (Query, the index, the owners' names by GetItem).
         "oauth" => vec![
@@ -948,7 +953,7 @@ fn expected_access(binary: &str) -> Access {
             ),
             (Table, "dynamodb:DeleteItem", vec![AUTHORIZATION_CODE]),
             (Table, "dynamodb:UpdateItem", vec![GRANT, RATE]),
-            (Table, "dynamodb:Query", vec![GRANT, OWNER]),
+            (Table, "dynamodb:Query", vec![GRANT, OWNER, ACTIVITY]),
             (Index, "dynamodb:Query", vec![ORGANIZATION]),
         ],
         // grant_caller (BatchGetItem), touch_grant (UpdateItem); the tools as the
