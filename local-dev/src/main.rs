@@ -233,11 +233,8 @@ async fn serve(args: Args) -> Result<(), StartError> {
     println!("mem0 local-dev listening on http://{address}");
     // A trailing slash names the same route, as on the deployed functions.
     let mcp_hosts = api::mcp::allowed_hosts(Some(&origin));
-    let service = NormalizePathLayer::trim_trailing_slash().layer(router(
-        app,
-        &args.static_dir,
-        mcp_hosts,
-    ));
+    let service =
+        NormalizePathLayer::trim_trailing_slash().layer(router(app, &args.static_dir, mcp_hosts));
     axum::serve(
         listener,
         axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service),

@@ -20,7 +20,7 @@ const REDIRECT: &str = "http://127.0.0.1:33418/callback";
 
 fn mem0() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| support::cargo_build("mem0-client", "mem0"))
+    BINARY.get_or_init(|| support::cargo_build("mem0"))
 }
 
 #[derive(Debug)]

@@ -8,5 +8,11 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda::run_router(|app, config| api::mcp::guarded_router(app, api::mcp::allowed_hosts(config.public_origin.as_deref()))).await
+    lambda::run_router(|app, config| {
+        api::mcp::guarded_router(
+            app,
+            api::mcp::allowed_hosts(config.public_origin.as_deref()),
+        )
+    })
+    .await
 }
