@@ -55,12 +55,12 @@ impl Server {
         }
     }
 
-    /// The process's resident memory (VmRSS) in KiB.
-    pub fn rss_kib(&self) -> Result<u64, String> {
+    /// The process's resident memory, from /proc/PID/status.
+    pub fn resident(&self) -> Result<Resident, String> {
         let path = format!("/proc/{}/status", self.child.id());
         let status = std::fs::read_to_string(&path)
             .map_err(|error| format!("cannot read {path}: {error}"))?;
-        vm_rss_kib(&status).ok_or_else(|| format!("no VmRSS in {path}"))
+        Resident::parse(&status).ok_or_else(|| format!("no VmRSS, RssAnon or RssFile in {path}"))
     }
 }
 
@@ -80,9 +80,27 @@ fn origin_in(line: &str) -> Option<String> {
         .then(|| format!("http://{address}"))
 }
 
-fn vm_rss_kib(status: &str) -> Option<u64> {
-    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+/// Resident memory in KiB: all of it (VmRSS), and the part that is the process's own
+/// (RssAnon: heap, stacks) rather than pages of files it maps (RssFile: its code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resident {
+    pub total: u64,
+    pub anon: u64,
+    pub file: u64,
+}
+
+impl Resident {
+    fn parse(status: &str) -> Option<Self> {
+        let field = |name: &str| -> Option<u64> {
+            let line = status.lines().find(|line| line.starts_with(name))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        };
+        Some(Self {
+            total: field("VmRSS:")?,
+            anon: field("RssAnon:")?,
+            file: field("RssFile:")?,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -104,9 +122,17 @@ mod tests {
     }
 
     #[test]
-    fn resident_memory_is_the_vmrss_line_in_kib() {
-        let status = "Name:\tlocal-dev\nVmPeak:\t  99999 kB\nVmRSS:\t   12345 kB\nThreads:\t3\n";
-        assert_eq!(vm_rss_kib(status), Some(12_345));
-        assert_eq!(vm_rss_kib("Name:\tx\n"), None);
+    fn resident_memory_is_read_in_kib_from_the_status_lines() {
+        let status = "Name:\tlocal-dev\nVmPeak:\t  99999 kB\nVmRSS:\t   12345 kB\n\
+                      RssAnon:\t    2345 kB\nRssFile:\t   10000 kB\nThreads:\t3\n";
+        assert_eq!(
+            Resident::parse(status),
+            Some(Resident {
+                total: 12_345,
+                anon: 2_345,
+                file: 10_000
+            })
+        );
+        assert_eq!(Resident::parse("Name:\tx\nVmRSS:\t1 kB\n"), None);
     }
 }

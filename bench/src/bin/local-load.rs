@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use bench::load::{Budget, MakeRequest, Run, run};
-use bench::server::Server;
+use bench::server::{Resident, Server};
 use clap::{Parser, Subcommand};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -151,8 +151,8 @@ async fn measure(args: &Args) -> Result<String, String> {
         .args(["--failed-logins-per-account", "100000"])
         .env("RUST_LOG", &args.log);
     let server = Server::start(server, START_TIMEOUT)?;
-    let hello_idle = hello.rss_kib()?;
-    let idle = server.rss_kib()?;
+    let hello_idle = hello.resident()?;
+    let idle = server.resident()?;
 
     let mut lines = Vec::new();
     let hello_get: MakeRequest = {
@@ -161,9 +161,10 @@ async fn measure(args: &Args) -> Result<String, String> {
     };
     let hello_one = timed(&client, &hello_get, 1, period).await?;
     let hello_many = timed(&client, &hello_get, 32, period).await?;
-    let hello_after = hello.rss_kib()?;
+    let hello_after = hello.resident()?;
 
     let token = sign_up(&client, &server.origin).await?;
+    let after_signup = server.resident()?;
     let login: MakeRequest = {
         let url = format!("{}/auth/login", server.origin);
         Arc::new(move |client: &Client| {
@@ -203,7 +204,7 @@ async fn measure(args: &Args) -> Result<String, String> {
         baseline_name: "verifies, 1 per core",
         baseline: bare_verifies(&stored, burst, cores).await?,
     });
-    let after_logins = server.rss_kib()?;
+    let after_logins = server.resident()?;
 
     let bearer = format!("Bearer {token}");
     let created = client
@@ -273,7 +274,7 @@ async fn measure(args: &Args) -> Result<String, String> {
             });
         }
     }
-    let after_load = server.rss_kib()?;
+    let after_load = server.resident()?;
     drop(server);
     drop(hello);
 
@@ -281,6 +282,7 @@ async fn measure(args: &Args) -> Result<String, String> {
         &lines,
         &[
             ("idle", idle, Some(hello_idle)),
+            ("after the signup", after_signup, None),
             (
                 &format!("after {burst} concurrent logins"),
                 after_logins,
@@ -404,7 +406,7 @@ async fn bare_verifies(stored: &str, count: usize, threads: usize) -> Result<Run
     .map_err(|error| error.to_string())?
 }
 
-fn render(lines: &[Line], memory: &[(&str, u64, Option<u64>)], cores: usize) -> String {
+fn render(lines: &[Line], memory: &[(&str, Resident, Option<Resident>)], cores: usize) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(
@@ -441,19 +443,28 @@ fn render(lines: &[Line], memory: &[(&str, u64, Option<u64>)], cores: usize) -> 
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<34} {:>10} {:>10} {:>7}",
-        "resident memory (VmRSS)", "local-dev", "hello", "×hello"
+        "{:<34} {:>10} {:>8} {:>8}   {:>10} {:>7}",
+        "resident memory (MiB)", "local-dev", "anon", "file", "hello", "×hello"
     );
-    for (name, kib, hello) in memory {
+    for (name, resident, hello) in memory {
         let _ = writeln!(
             out,
-            "{:<34} {:>6.1} MiB {:>10} {:>7}",
+            "{:<34} {:>10.1} {:>8.1} {:>8.1}   {:>10} {:>7}",
             name,
-            mib(*kib),
-            hello.map_or("".to_owned(), |hello| format!("{:.1} MiB", mib(hello))),
-            hello.map_or("".to_owned(), |hello| ratio(*kib as f64, hello as f64)),
+            mib(resident.total),
+            mib(resident.anon),
+            mib(resident.file),
+            hello.map_or("".to_owned(), |hello| format!("{:.1}", mib(hello.total))),
+            hello.map_or("".to_owned(), |hello| ratio(
+                resident.total as f64,
+                hello.total as f64
+            )),
         );
     }
+    let _ = writeln!(
+        out,
+        "(VmRSS = RssAnon, the heap and stacks, + RssFile, mostly the binary's code pages)"
+    );
     let _ = writeln!(
         out,
         "\n{cores} cores; the load generator runs on the same ones."
