@@ -17,7 +17,8 @@ done
 cargo build --release --locked "${bins[@]}"
 cargo build --release --locked -p bench --bin hello --bin cold-start
 
-release="${CARGO_TARGET_DIR:-target}/release"
+# Absolute: each binary is started from its own folder (its LAMBDA_TASK_ROOT).
+release="$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)"
 args=()
 for function in "${functions[@]}"; do
   args+=("$function=$release/$function")

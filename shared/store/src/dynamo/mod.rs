@@ -93,6 +93,7 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update,
 };
 use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::{HttpClient, http_client_fn};
 use time::OffsetDateTime;
 
 use self::calls::{
@@ -170,14 +171,22 @@ const TABLE_READY_TIMEOUT: Duration = Duration::from_secs(120);
 /// The AWS configuration every SDK client of ours starts from, loaded once per process:
 /// credentials and region from the environment, and one HTTPS client (rustls on ring,
 /// which makes smaller binaries and a faster build than the SDK's default aws-lc).
+///
+/// The HTTPS connector is built at the first request, not when a client is built: the
+/// SDK's own client builds it at once, reading and parsing the system's TLS roots (every
+/// file of /etc/ssl/certs on Debian), about half of a function's init beyond a
+/// hello-world one's (docs/performance.md). No request before the first one needs them.
 pub async fn load_aws_config() -> SdkConfig {
     let https = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
+    // The inner client caches its connectors; only its eager validation is skipped.
+    let at_first_request =
+        http_client_fn(move |settings, components| https.http_connector(settings, components));
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(at_first_request)
         .load()
         .await
 }
