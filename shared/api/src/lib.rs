@@ -7,6 +7,7 @@ mod activity;
 mod auth;
 pub mod config;
 mod contexts;
+mod cors;
 pub mod error;
 mod extract;
 pub mod grant;

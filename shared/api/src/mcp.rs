@@ -95,6 +95,7 @@ pub fn guarded_router(app: SharedApp, allowed_hosts: Vec<String>) -> Router {
             crate::oauth::require_grant,
         ))
         .route_layer(middleware::from_fn(crate::routes::refuse_large_bodies))
+        .layer(middleware::from_fn(crate::cors::allow_agents))
 }
 
 /// The guard's [`GrantCaller`], or 401.

@@ -118,6 +118,7 @@ pub fn router(app: SharedApp, routes: Routes) -> Router {
         .layer(middleware::from_fn(summary::summarize))
         .layer(middleware::from_fn(refuse_large_bodies))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(crate::cors::allow_agents))
         .with_state(app)
 }
 
