@@ -9,14 +9,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Reply, Server};
-
-/// RFC 7636's example pair: the challenge is the S256 of the verifier.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const REDIRECT: &str = "http://127.0.0.1:33418/callback";
+use support::Server;
+use support::oauth::{Connection, connect, token_request};
 
 fn mem0() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
@@ -70,83 +66,6 @@ fn run(server: &Server, token: &str, args: &[&str]) -> Out {
     }
 }
 
-fn param(url: &str, key: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(name, _)| *name == key)
-        .map(|(_, value)| value.to_owned())
-}
-
-async fn token_request(server: &Server, pairs: &[(&str, &str)]) -> Reply {
-    let request = server.request(Method::POST, "/oauth/token").form(pairs);
-    server.raw(request).await
-}
-
-/// What an MCP client connecting as `client_name` ends up with after the user (holder
-/// of `token`) allowed `scopes` on `contexts`: the client id and the refresh token.
-async fn connect(
-    server: &Server,
-    token: &str,
-    client_name: &str,
-    scopes: Value,
-    contexts: Value,
-) -> (String, String) {
-    let registered = server
-        .post(
-            "/oauth/register",
-            None,
-            json!({"redirect_uris": [REDIRECT], "client_name": client_name,
-                   "token_endpoint_auth_method": "none"}),
-        )
-        .await;
-    let client_id = registered.expect(StatusCode::CREATED)["client_id"]
-        .as_str()
-        .expect("client_id")
-        .to_owned();
-    let decided = server
-        .post(
-            "/oauth/authorize",
-            Some(token),
-            json!({
-                "response_type": "code",
-                "client_id": client_id,
-                "redirect_uri": REDIRECT,
-                "code_challenge": CHALLENGE,
-                "code_challenge_method": "S256",
-                "state": "s",
-                "decision": "allow",
-                "scopes": scopes,
-                "contexts": contexts,
-            }),
-        )
-        .await;
-    let redirect_to = decided.expect(StatusCode::OK)["redirect_to"]
-        .as_str()
-        .expect("redirect_to")
-        .to_owned();
-    let code = param(&redirect_to, "code").expect("a code");
-    let resource = format!("{}/mcp", server.url);
-    let tokens = token_request(
-        server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("code_verifier", VERIFIER),
-            ("redirect_uri", REDIRECT),
-            ("client_id", &client_id),
-            ("resource", &resource),
-        ],
-    )
-    .await;
-    let refresh = tokens.expect(StatusCode::OK)["refresh_token"]
-        .as_str()
-        .expect("refresh_token")
-        .to_owned();
-    (client_id, refresh)
-}
-
 #[tokio::test]
 async fn apps_lists_what_each_app_may_do_and_revoke_ends_its_tokens_at_once() {
     let server = Server::start();
@@ -156,7 +75,11 @@ async fn apps_lists_what_each_app_may_do_and_revoke_ends_its_tokens_at_once() {
         run(&server, &token, &["apps"]).ok().trim(),
         "No connected apps."
     );
-    let (client_id, refresh) = connect(
+    let Connection {
+        client_id,
+        refresh_token: refresh,
+        ..
+    } = connect(
         &server,
         &token,
         "Reader Agent",

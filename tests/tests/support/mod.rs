@@ -12,6 +12,8 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+pub mod oauth;
+
 /// Known to the tests so they can forge tokens the server would accept.
 pub const SECRET: &str = "e2e-secret-e2e-secret-e2e-secret-0123456789";
 pub const PASSWORD: &str = "a long passphrase here";
