@@ -50,7 +50,7 @@ cargo test --workspace --locked
 
 echo "== end-to-end tests again, local-dev on the DynamoDB store"
 # --workspace keeps the feature set of the build above, so nothing is compiled again.
-MEM0_E2E_STORE=dynamodb DYNAMODB_ENDPOINT="$endpoint" cargo test --workspace --locked --test e2e --test keys --test orgs --test sessions --test account --test refresh
+MEM0_E2E_STORE=dynamodb DYNAMODB_ENDPOINT="$endpoint" cargo test --workspace --locked --test e2e --test keys --test orgs --test sessions --test account --test refresh --test remote_mcp
 
 echo "== the API Lambdas under cargo lambda watch"
 bash tests/lambda-watch.sh "$endpoint"
