@@ -89,15 +89,16 @@ use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    Delete, IndexStatus, Put, ReturnValue, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
-    TransactWriteItem, Update,
+    Delete, IndexStatus, KeysAndAttributes, Put, ReturnValue, TableStatus, TimeToLiveSpecification,
+    TimeToLiveStatus, TransactWriteItem, Update,
 };
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::{HttpClient, http_client_fn};
 use time::OffsetDateTime;
 
 use self::calls::{
-    TOTAL, Transaction, charged_reads, charged_writes, delete_all, transact, unavailable,
+    RETRIES, TOTAL, Transaction, backoff, charged_reads, charged_reads_per_table, charged_writes,
+    delete_all, transact, unavailable,
 };
 use self::item::{
     CONTEXT_PREFIX, Deletion, Item, MEMORY_PREFIX, Read, context_from, context_item, context_key,
@@ -326,6 +327,52 @@ impl DynamoStore {
                 Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
             ) && ttl.attribute_name() == Some(TTL_ATTRIBUTE)
         }))
+    }
+
+    /// A strongly consistent read of a few items in one BatchGetItem (the per-request
+    /// caller checks: a user with their session or grant), the keys DynamoDB leaves
+    /// unprocessed asked again with backoff; `what` names them in the error.
+    async fn get_consistently(&self, what: &str, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
+        let mut keys = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| unavailable("BatchGetItem", e))?;
+        let mut found = Vec::new();
+        let mut attempt = 0;
+        loop {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(self.table.as_ref(), keys)
+                .return_consumed_capacity(TOTAL)
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchGetItem", e))?;
+            charged_reads_per_table(output.consumed_capacity());
+            found.extend(
+                output
+                    .responses
+                    .and_then(|mut responses| responses.remove(self.table.as_ref()))
+                    .unwrap_or_default(),
+            );
+            match output
+                .unprocessed_keys
+                .and_then(|mut unprocessed| unprocessed.remove(self.table.as_ref()))
+            {
+                Some(left) if !left.keys().is_empty() => {
+                    attempt += 1;
+                    if attempt > RETRIES {
+                        return Err(StoreError::unavailable(format!(
+                            "BatchGetItem kept leaving {what} unprocessed"
+                        )));
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
+                    keys = left;
+                }
+                _ => return Ok(found),
+            }
+        }
     }
 
     /// A strongly consistent read of one item.

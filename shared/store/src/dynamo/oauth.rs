@@ -27,10 +27,10 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::DynamoStore;
-use super::calls::{RETRIES, TOTAL, backoff, charged_reads_per_table, charged_writes, unavailable};
+use super::calls::{TOTAL, charged_writes, unavailable};
 use super::item::{Item, Read, key, n, s, user_from, user_key};
 use super::schema::{TABLE_KEY, TTL_ATTRIBUTE, partition};
 use crate::grant::{
@@ -296,53 +296,22 @@ impl DynamoStore {
         user_id: UserId,
         id: &GrantId,
     ) -> StoreResult<Option<(User, Grant)>> {
-        let mut keys = KeysAndAttributes::builder()
-            .keys(user_key(user_id))
-            .keys(grant_key(user_id, id))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| unavailable("BatchGetItem", e))?;
+        let items = self
+            .get_consistently(
+                "the grant caller's keys",
+                vec![user_key(user_id), grant_key(user_id, id)],
+            )
+            .await?;
         let (mut user, mut grant) = (None, None);
-        let mut attempt = 0;
-        loop {
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(self.table.as_ref(), keys)
-                .return_consumed_capacity(TOTAL)
-                .send()
-                .await
-                .map_err(|e| unavailable("BatchGetItem", e))?;
-            charged_reads_per_table(output.consumed_capacity());
-            let items = output
-                .responses
-                .and_then(|mut responses| responses.remove(self.table.as_ref()))
-                .unwrap_or_default();
-            for item in &items {
-                let pk = Read::new("grant caller", item).s(TABLE_KEY.partition)?;
-                if pk.starts_with(partition::GRANT) {
-                    grant = Some(grant_from(item)?);
-                } else {
-                    user = Some(user_from(item)?);
-                }
-            }
-            match output
-                .unprocessed_keys
-                .and_then(|mut unprocessed| unprocessed.remove(self.table.as_ref()))
-            {
-                Some(left) if !left.keys().is_empty() => {
-                    attempt += 1;
-                    if attempt > RETRIES {
-                        return Err(StoreError::unavailable(
-                            "BatchGetItem kept leaving the grant caller's keys unprocessed",
-                        ));
-                    }
-                    tokio::time::sleep(backoff(attempt)).await;
-                    keys = left;
-                }
-                _ => return Ok(user.zip(grant)),
+        for item in &items {
+            let pk = Read::new("grant caller", item).s(TABLE_KEY.partition)?;
+            if pk.starts_with(partition::GRANT) {
+                grant = Some(grant_from(item)?);
+            } else {
+                user = Some(user_from(item)?);
             }
         }
+        Ok(user.zip(grant))
     }
 
     pub(super) async fn step_grant(

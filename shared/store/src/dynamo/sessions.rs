@@ -16,12 +16,12 @@
 //! `UpdateItem` (1 write unit); a grace-window refresh is the read alone.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use futures::stream::{self, StreamExt};
 use time::OffsetDateTime;
 
 use super::DynamoStore;
-use super::calls::{RETRIES, TOTAL, backoff, charged_reads_per_table, charged_writes, unavailable};
+use super::calls::{TOTAL, charged_writes, unavailable};
 use super::item::{Item, Read, key, n, s, user_from, user_key};
 use super::schema::{TABLE_KEY, TTL_ATTRIBUTE, partition};
 use crate::session::MAX_LISTED_SESSIONS;
@@ -133,53 +133,22 @@ impl DynamoStore {
     /// One strongly consistent `BatchGetItem` of the profile and the session. Keys it
     /// leaves unprocessed (throttling) are asked for again, a bounded number of times.
     pub(super) async fn read_caller(&self, user_id: UserId, id: &SessionId) -> StoreResult<Caller> {
-        let mut keys = KeysAndAttributes::builder()
-            .keys(user_key(user_id))
-            .keys(session_key(user_id, id))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| unavailable("BatchGetItem", e))?;
+        let items = self
+            .get_consistently(
+                "the caller's keys",
+                vec![user_key(user_id), session_key(user_id, id)],
+            )
+            .await?;
         let mut caller = Caller::default();
-        let mut attempt = 0;
-        loop {
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(self.table.as_ref(), keys)
-                .return_consumed_capacity(TOTAL)
-                .send()
-                .await
-                .map_err(|e| unavailable("BatchGetItem", e))?;
-            charged_reads_per_table(output.consumed_capacity());
-            let items = output
-                .responses
-                .and_then(|mut responses| responses.remove(self.table.as_ref()))
-                .unwrap_or_default();
-            for item in &items {
-                let pk = Read::new("caller", item).s(TABLE_KEY.partition)?;
-                if pk.starts_with(partition::SESSION) {
-                    caller.session = Some(session_from(item)?);
-                } else {
-                    caller.user = Some(user_from(item)?);
-                }
-            }
-            match output
-                .unprocessed_keys
-                .and_then(|mut unprocessed| unprocessed.remove(self.table.as_ref()))
-            {
-                Some(left) if !left.keys().is_empty() => {
-                    attempt += 1;
-                    if attempt > RETRIES {
-                        return Err(StoreError::unavailable(
-                            "BatchGetItem kept leaving the caller's keys unprocessed",
-                        ));
-                    }
-                    tokio::time::sleep(backoff(attempt)).await;
-                    keys = left;
-                }
-                _ => return Ok(caller),
+        for item in &items {
+            let pk = Read::new("caller", item).s(TABLE_KEY.partition)?;
+            if pk.starts_with(partition::SESSION) {
+                caller.session = Some(session_from(item)?);
+            } else {
+                caller.user = Some(user_from(item)?);
             }
         }
+        Ok(caller)
     }
 
     pub(super) async fn rotate(
