@@ -86,11 +86,12 @@ use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    Delete, IndexStatus, KeysAndAttributes, Put, ReturnValue, TableStatus, TimeToLiveSpecification,
-    TimeToLiveStatus, TransactWriteItem, Update,
+    AttributeValue, Delete, IndexStatus, KeysAndAttributes, Put, ReturnValue, TableStatus,
+    TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
 };
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::{HttpClient, http_client_fn};
@@ -372,6 +373,56 @@ impl DynamoStore {
                 }
                 _ => return Ok(found),
             }
+        }
+    }
+
+    /// Deletes the item at `key` if it exists, has not expired at `now` (its TTL
+    /// attribute) and meets `also` (a condition on `values`, or empty), and returns it:
+    /// of concurrent takes at most one gets it. `None` if it was not there to take.
+    async fn take_live(
+        &self,
+        key: Item,
+        now: i64,
+        also: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> StoreResult<Option<Item>> {
+        let mut condition = "attribute_exists(PK) AND #ttl > :now".to_owned();
+        if !also.is_empty() {
+            condition.push_str(" AND ");
+            condition.push_str(also);
+        }
+        let deleted = values
+            .into_iter()
+            .fold(
+                self.client
+                    .delete_item()
+                    .table_name(self.table.as_ref())
+                    .set_key(Some(key))
+                    .condition_expression(condition)
+                    .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                    .expression_attribute_values(":now", n(now)),
+                |request, (name, value)| request.expression_attribute_values(name, value),
+            )
+            .return_values(ReturnValue::AllOld)
+            .return_consumed_capacity(TOTAL)
+            .send()
+            .await;
+        match deleted {
+            Ok(output) => {
+                charged_writes(output.consumed_capacity.as_ref());
+                // No old item: nothing was deleted, so this call did not use it up
+                // (moto, unlike DynamoDB, lets a racing delete pass its condition).
+                Ok(output.attributes.filter(|old| !old.is_empty()))
+            }
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable("DeleteItem", e)),
         }
     }
 

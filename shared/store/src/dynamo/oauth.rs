@@ -24,7 +24,6 @@
 //!   cost a write unit each too, but no item change.
 
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -250,39 +249,10 @@ impl DynamoStore {
         digest: &str,
         now: i64,
     ) -> StoreResult<Option<AuthorizationCode>> {
-        let deleted = self
-            .client
-            .delete_item()
-            .table_name(self.table.as_ref())
-            .set_key(Some(code_key(digest)))
-            .condition_expression("attribute_exists(PK) AND #ttl > :now")
-            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            .expression_attribute_values(":now", n(now))
-            .return_values(ReturnValue::AllOld)
-            .return_consumed_capacity(TOTAL)
-            .send()
-            .await;
-        match deleted {
-            Ok(output) => {
-                charged_writes(output.consumed_capacity.as_ref());
-                // No old item: nothing was deleted, so this call did not use it up
-                // (moto, unlike DynamoDB, lets a racing delete pass its condition).
-                output
-                    .attributes
-                    .filter(|old| !old.is_empty())
-                    .map(|old| code_from(digest, &old))
-                    .transpose()
-            }
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(DeleteItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(unavailable("DeleteItem", e)),
-        }
+        self.take_live(code_key(digest), now, "", Vec::new())
+            .await?
+            .map(|old| code_from(digest, &old))
+            .transpose()
     }
 
     pub(super) async fn put_grant(&self, grant: &Grant) -> StoreResult<()> {

@@ -10,9 +10,8 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::DynamoStore;
 use super::calls::{TOTAL, charged_writes, unavailable};
@@ -60,44 +59,23 @@ impl DynamoStore {
         purpose: Purpose,
         now: i64,
     ) -> StoreResult<Option<UsedOneTime>> {
-        let deleted = self
-            .client
-            .delete_item()
-            .table_name(self.table.as_ref())
-            .set_key(Some(one_time_key(digest)))
-            .condition_expression("attribute_exists(PK) AND purpose = :purpose AND #ttl > :now")
-            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            .expression_attribute_values(":purpose", s(purpose.as_str()))
-            .expression_attribute_values(":now", n(now))
-            .return_values(ReturnValue::AllOld)
-            .return_consumed_capacity(TOTAL)
-            .send()
-            .await;
-        match deleted {
-            Ok(output) => {
-                charged_writes(output.consumed_capacity.as_ref());
-                // No old item: nothing was deleted, so this call did not use it up
-                // (moto, unlike DynamoDB, lets a racing delete pass its condition).
-                let Some(old) = output.attributes.filter(|old| !old.is_empty()) else {
-                    return Ok(None);
-                };
-                let read = Read::new("one-time token", &old);
-                Ok(Some(UsedOneTime {
-                    user_id: UserId(read.n("user_id")?),
-                    stamp: read.s("stamp")?.to_owned(),
-                    expires_at: read.n(TTL_ATTRIBUTE)?,
-                }))
-            }
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(DeleteItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(unavailable("DeleteItem", e)),
-        }
+        let taken = self
+            .take_live(
+                one_time_key(digest),
+                now,
+                "purpose = :purpose",
+                vec![(":purpose", s(purpose.as_str()))],
+            )
+            .await?;
+        let Some(old) = taken else {
+            return Ok(None);
+        };
+        let read = Read::new("one-time token", &old);
+        Ok(Some(UsedOneTime {
+            user_id: UserId(read.n("user_id")?),
+            stamp: read.s("stamp")?.to_owned(),
+            expires_at: read.n(TTL_ATTRIBUTE)?,
+        }))
     }
 
     pub(super) async fn set_email_verified(&self, user: UserId) -> StoreResult<()> {
