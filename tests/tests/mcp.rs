@@ -12,19 +12,17 @@ use std::sync::OnceLock;
 
 use reqwest::StatusCode;
 use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{RoleClient, RunningService};
+use rmcp::model::CallToolResult;
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
 use spy::Spy;
+use support::mcp::{Client, call, text};
 use support::{Server, expired_token};
 
 fn mem0() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| support::cargo_build("mem0"))
 }
-
-type Client = RunningService<RoleClient, ()>;
 
 /// Starts `mem0 mcp` as an MCP client would, with `env` as its configured environment.
 async fn connect(url: &str, env: &[(&str, &str)]) -> (Client, tempfile::TempDir) {
@@ -40,23 +38,6 @@ async fn connect(url: &str, env: &[(&str, &str)]) -> (Client, tempfile::TempDir)
     let transport = TokioChildProcess::new(command).expect("mem0 mcp starts");
     let client = ().serve(transport).await.expect("MCP initialize succeeds");
     (client, config)
-}
-
-async fn call(client: &Client, tool: &'static str, arguments: Value) -> CallToolResult {
-    let arguments = arguments.as_object().expect("object").clone();
-    client
-        .call_tool(CallToolRequestParams::new(tool).with_arguments(arguments))
-        .await
-        .expect("tools/call answers")
-}
-
-fn text(result: &CallToolResult) -> &str {
-    result
-        .content
-        .first()
-        .and_then(|content| content.as_text())
-        .map(|text| text.text.as_str())
-        .expect("a text result")
 }
 
 #[track_caller]

@@ -14,10 +14,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{RoleClient, RunningService};
+use rmcp::model::CallToolResult;
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
+use support::mcp::{Client, call, text};
 use support::{PASSWORD, SECRET, unique_email};
 
 fn mem0() -> &'static PathBuf {
@@ -245,8 +245,6 @@ fn assert_private(_: &Path) {}
 
 /* ---------- the MCP server ---------- */
 
-type Client = RunningService<RoleClient, ()>;
-
 async fn connect(url: &str, config: &Path, env: &[(&str, &str)]) -> Client {
     let mut command = tokio::process::Command::new(mem0());
     command
@@ -259,23 +257,6 @@ async fn connect(url: &str, config: &Path, env: &[(&str, &str)]) -> Client {
         .envs(env.iter().copied());
     let transport = TokioChildProcess::new(command).expect("mem0 mcp starts");
     ().serve(transport).await.expect("MCP initialize succeeds")
-}
-
-async fn call(client: &Client, tool: &'static str, arguments: Value) -> CallToolResult {
-    let arguments = arguments.as_object().expect("object").clone();
-    client
-        .call_tool(CallToolRequestParams::new(tool).with_arguments(arguments))
-        .await
-        .expect("tools/call answers")
-}
-
-fn text(result: &CallToolResult) -> &str {
-    result
-        .content
-        .first()
-        .and_then(|content| content.as_text())
-        .map(|text| text.text.as_str())
-        .expect("a text result")
 }
 
 #[track_caller]

@@ -8,14 +8,12 @@ mod support;
 use reqwest::{Method, StatusCode};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 use support::Server;
+use support::mcp::{Client, call, text};
 use support::oauth::connect;
-
-type Client = RunningService<RoleClient, ()>;
 
 /// An MCP client on `server`'s `/mcp` with `access_token` in its Authorization header,
 /// initialized.
@@ -36,23 +34,6 @@ async fn user_with_contexts(server: &Server, names: &[&str]) -> (String, String)
             .expect(StatusCode::CREATED);
     }
     (email, token)
-}
-
-async fn call(client: &Client, tool: &'static str, arguments: Value) -> CallToolResult {
-    let arguments = arguments.as_object().expect("object").clone();
-    client
-        .call_tool(CallToolRequestParams::new(tool).with_arguments(arguments))
-        .await
-        .expect("tools/call answers")
-}
-
-fn text(result: &CallToolResult) -> &str {
-    result
-        .content
-        .first()
-        .and_then(|content| content.as_text())
-        .map(|text| text.text.as_str())
-        .expect("a text result")
 }
 
 #[track_caller]

@@ -12,6 +12,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+pub mod mcp;
 pub mod oauth;
 
 /// Known to the tests so they can forge tokens the server would accept.
