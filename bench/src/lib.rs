@@ -7,6 +7,7 @@
 pub mod fake_runtime;
 pub mod load;
 pub mod measure;
+pub mod memories;
 pub mod probe;
 pub mod server;
 pub mod size;

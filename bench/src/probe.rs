@@ -30,6 +30,20 @@ impl Probe {
             ),
             "login" => ("GET", "/auth/me", None, Some(401)),
             "contexts" => ("GET", "/contexts", None, Some(401)),
+            "orgs" => (
+                "GET",
+                "/orgs/01J9Z3V8K2M4N6P8Q0R2S4T6V8/members",
+                None,
+                Some(401),
+            ),
+            "oauth" => ("GET", "/auth/grants", None, Some(401)),
+            // The OAuth guard refuses it before the MCP service or the store.
+            "mcp" => (
+                "POST",
+                "/mcp",
+                Some(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#),
+                Some(401),
+            ),
             "pages" => ("GET", "/login", None, Some(200)),
             "hello" => ("GET", "/", None, Some(200)),
             _ => ("GET", "/", None, None),
@@ -96,7 +110,9 @@ mod tests {
 
     #[test]
     fn every_probe_is_an_api_gateway_v2_request_that_lambda_http_reads_back() {
-        for name in ["signup", "login", "contexts", "pages", "hello", "other"] {
+        for name in [
+            "signup", "login", "contexts", "orgs", "oauth", "mcp", "pages", "hello", "other",
+        ] {
             let probe = Probe::for_function(name);
             let request = lambda_http::request::from_str(&probe.event().to_string()).unwrap();
             assert_eq!(request.method().as_str(), probe.method, "{name}");
@@ -116,8 +132,9 @@ mod tests {
     #[test]
     fn the_api_functions_are_sent_requests_they_refuse_before_their_store() {
         assert_eq!(Probe::for_function("signup").expected_status, Some(400));
-        assert_eq!(Probe::for_function("login").expected_status, Some(401));
-        assert_eq!(Probe::for_function("contexts").expected_status, Some(401));
+        for function in ["login", "contexts", "orgs", "oauth", "mcp"] {
+            assert_eq!(Probe::for_function(function).expected_status, Some(401));
+        }
         assert_eq!(Probe::for_function("unknown").expected_status, None);
     }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use bench::load::{Budget, MakeRequest, Run, run};
+use bench::memories::{SEARCHED, memory_text};
 use bench::server::{Resident, Server};
 use clap::{Parser, Subcommand};
 use reqwest::{Client, StatusCode};
@@ -63,13 +64,6 @@ const CONTEXT: &str = "bench";
 /// Sequential logins timed beside as many bare verifies.
 const SINGLE_LOGINS: usize = 10;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-const WORDS: [&str; 24] = [
-    "harbour", "lantern", "birch", "meeting", "invoice", "rust", "lambda", "deploy", "coffee",
-    "review", "budget", "sprint", "garden", "river", "ticket", "schema", "release", "window",
-    "signal", "cursor", "folder", "orange", "planet", "violin",
-];
-/// A word in about a third of the memories.
-const SEARCHED: &str = "harbour";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -335,20 +329,6 @@ async fn sign_up(client: &Client, origin: &str) -> Result<String, String> {
         Some(token) if status == StatusCode::CREATED => Ok(token.to_owned()),
         _ => Err(format!("signup answered {status}")),
     }
-}
-
-/// Twelve words of `WORDS` picked from `index` alone, so every run writes the same texts.
-fn memory_text(index: usize) -> String {
-    let mut state = (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let words: Vec<&str> = (0..12)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            WORDS[(state % WORDS.len() as u64) as usize]
-        })
-        .collect();
-    format!("memory {index}: {}", words.join(" "))
 }
 
 fn hasher() -> Result<Argon2<'static>, String> {

@@ -115,7 +115,7 @@ pub(crate) fn contexts_from_strings(stored: &[String]) -> Option<GrantContexts> 
 #[cfg(any(feature = "dynamodb", feature = "embedded"))]
 const ALL_CONTEXTS: &str = "*";
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "dynamodb", feature = "embedded")))]
 mod tests {
     use super::*;
 

@@ -18,13 +18,28 @@ tokio::task_local! {
 }
 
 /// Runs `work` and returns its output with the units the store reported meanwhile.
+/// Inside another `measure` (a benchmark around a request the API measures itself),
+/// the units count in the enclosing one too.
 pub async fn measure<F: Future>(work: F) -> (F::Output, Usage) {
-    USAGE
+    let (output, usage) = USAGE
         .scope(Cell::new(Usage::default()), async {
             let output = work.await;
             (output, USAGE.with(Cell::get))
         })
-        .await
+        .await;
+    // Err only means nobody is measuring around this.
+    let _ = USAGE.try_with(|outer| outer.set(outer.get().plus(usage)));
+    (output, usage)
+}
+
+impl Usage {
+    fn plus(self, other: Usage) -> Usage {
+        Usage {
+            read_units: self.read_units + other.read_units,
+            write_units: self.write_units + other.write_units,
+            requests: self.requests.saturating_add(other.requests),
+        }
+    }
 }
 
 /// Adds one request and its units to the surrounding [`measure`], if any; outside
@@ -33,11 +48,11 @@ pub async fn measure<F: Future>(work: F) -> (F::Output, Usage) {
 pub(crate) fn record(read_units: f64, write_units: f64) {
     // Err only means nobody is measuring this work.
     let _ = USAGE.try_with(|usage| {
-        let mut total = usage.get();
-        total.read_units += read_units;
-        total.write_units += write_units;
-        total.requests = total.requests.saturating_add(1);
-        usage.set(total);
+        usage.set(usage.get().plus(Usage {
+            read_units,
+            write_units,
+            requests: 1,
+        }))
     });
 }
 
@@ -61,6 +76,25 @@ mod tests {
                 write_units: 2.0,
                 requests: 2,
             }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_measurement_inside_another_counts_in_both() {
+        let (((), inner), outer) = measure(async {
+            record(1.0, 0.0);
+            let inner = measure(async { record(0.5, 2.0) }).await;
+            record(0.0, 1.0);
+            inner
+        })
+        .await;
+        assert_eq!(
+            (inner.read_units, inner.write_units, inner.requests),
+            (0.5, 2.0, 1)
+        );
+        assert_eq!(
+            (outer.read_units, outer.write_units, outer.requests),
+            (1.5, 3.0, 3)
         );
     }
 
