@@ -484,17 +484,45 @@ impl CandidateRead {
 
     fn take(&mut self, page: MemoryPage) {
         for memory in page.memories {
-            let total = self.bytes.saturating_add(memory_bytes(&memory));
-            if total > self.budget.bytes || self.found.len() >= self.budget.memories {
-                self.done = true;
+            if !self.offer(memory) {
                 return;
             }
-            self.bytes = total;
-            self.found.push(memory);
         }
-        self.done = self.found.len() >= self.budget.memories || page.next.is_none();
+        self.done = self.done || page.next.is_none();
         self.after = page.next;
     }
+
+    /// Keeps `memory`, the next newest, if the budget has room for it; false when the
+    /// read is over (this memory and every older one are left out).
+    fn offer(&mut self, memory: Memory) -> bool {
+        let total = self.bytes.saturating_add(memory_bytes(&memory));
+        if total > self.budget.bytes || self.found.len() >= self.budget.memories {
+            self.done = true;
+            return false;
+        }
+        self.bytes = total;
+        self.found.push(memory);
+        self.done = self.found.len() >= self.budget.memories;
+        true
+    }
+}
+
+/// The newest memories within `budget` out of `newest_first`, read no further than the
+/// first one left out: for a store that reads its memories one by one.
+#[cfg_attr(not(feature = "embedded"), allow(dead_code))]
+pub(crate) fn within_budget<E>(
+    budget: Candidates,
+    newest_first: impl IntoIterator<Item = Result<Memory, E>>,
+) -> Result<Vec<Memory>, E> {
+    let mut read = CandidateRead::new(budget);
+    if !read.done {
+        for memory in newest_first {
+            if !read.offer(memory?) || read.done {
+                break;
+            }
+        }
+    }
+    Ok(read.found)
 }
 
 #[cfg(test)]
@@ -583,6 +611,33 @@ mod tests {
             },
         );
         assert!(nothing.is_empty());
+    }
+
+    #[test]
+    fn reading_one_by_one_keeps_what_reading_by_pages_keeps_and_stops_at_the_first_left_out() {
+        let all = memories(&[40, 40, 40, 5, 5, 10, 10, 10]);
+        for (memories, bytes) in [(10, 100), (3, 1_000), (0, 100), (10, 1_000), (10, 30)] {
+            let budget = Candidates {
+                memories,
+                bytes,
+                largest_memory: 40,
+            };
+            let mut pulled = 0;
+            let one_by_one =
+                within_budget::<()>(budget, all.iter().cloned().inspect(|_| pulled += 1).map(Ok))
+                    .expect("no errors");
+            assert_eq!(one_by_one, read(&all, budget).0, "{budget:?}");
+            assert!(pulled <= one_by_one.len() + 1, "{budget:?}: read {pulled}");
+        }
+        let failed = within_budget(
+            Candidates {
+                memories: 10,
+                bytes: 100,
+                largest_memory: 40,
+            },
+            [Ok(all[0].clone()), Err("disk")],
+        );
+        assert_eq!(failed, Err("disk"));
     }
 
     #[test]

@@ -12,11 +12,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use time::OffsetDateTime;
 
 use crate::{
-    Account, Budget, Context, ContextName, Credentials, Email, Invitation, Invitee, MAX_PAGE,
-    Member, Memory, MemoryId, MemoryPage, NewContext, NewMemory, NewOneTime, NewOrganization,
-    NewUser, OrgRole, Organization, OrganizationDetail, OrganizationId, OrganizationProfile,
-    Purpose, Reservation, Store, StoreError, StoreResult, UsedOneTime, User, UserId, Viewer,
-    Visibility, Window,
+    Account, Budget, Candidates, Context, ContextName, Credentials, Email, Invitation, Invitee,
+    MAX_PAGE, Member, Memory, MemoryId, MemoryPage, NewContext, NewMemory, NewOneTime,
+    NewOrganization, NewUser, OrgRole, Organization, OrganizationDetail, OrganizationId,
+    OrganizationProfile, Purpose, Reservation, Store, StoreError, StoreResult, UsedOneTime, User,
+    UserId, Viewer, Visibility, Window,
 };
 use crate::{ActivityEntry, ActivityPage, AuthorizationCode, Grant, GrantId, GrantRotation};
 use crate::{Caller, NewSession, OAuthClient, Session, SessionId};
@@ -581,6 +581,30 @@ impl Store for EmbeddedStore {
                 None
             };
             Ok(MemoryPage { memories, next })
+        })
+        .await
+    }
+
+    /// One statement stepped row by row, in one turn on the connection, instead of the
+    /// default's page after page: a search's thousand candidates cost one store call.
+    async fn recent_memories(
+        &self,
+        context: &Context,
+        budget: Candidates,
+    ) -> StoreResult<Vec<Memory>> {
+        let context_id = context.id.clone();
+        let most = i64::try_from(budget.memories).unwrap_or(i64::MAX);
+        self.run(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT id, text, tags, created_at FROM memories
+                     WHERE context_id = ?1 ORDER BY id DESC LIMIT ?2",
+                )
+                .map_err(StoreError::unavailable)?;
+            let rows = statement
+                .query_map(params![context_id, most], memory_from_row)
+                .map_err(StoreError::unavailable)?;
+            crate::within_budget(budget, rows).map_err(StoreError::unavailable)
         })
         .await
     }
