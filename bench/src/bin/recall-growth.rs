@@ -77,7 +77,8 @@ impl Operation {
 }
 
 struct Bench {
-    app: Arc<App>,
+    /// The contexts function's router, built once as a Lambda instance does.
+    contexts: Router,
     store: Arc<dyn Store>,
     token: String,
     owner: UserId,
@@ -114,7 +115,7 @@ impl Bench {
             return Err(format!("signup answered {status}"));
         };
         let bench = Bench {
-            app,
+            contexts: api::router(app, api::routes::contexts()),
             store,
             token: token.to_owned(),
             owner: UserId(owner),
@@ -136,8 +137,7 @@ impl Bench {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let router = api::router(Arc::clone(&self.app), api::routes::contexts());
-        call(router, method, path, Some(&self.token), body).await
+        call(self.contexts.clone(), method, path, Some(&self.token), body).await
     }
 
     /// Writes memories straight into the store until the context holds `size`.
