@@ -5,6 +5,7 @@
 //! (`local-load`), beside the bare argon2id verify and a hello-world HTTP handler.
 
 pub mod fake_runtime;
+pub mod in_process;
 pub mod load;
 pub mod measure;
 pub mod memories;

@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api::{App, Limits, Links};
-use axum::body::Body;
+use bench::in_process::call;
 use clap::Parser;
+use http::{Method, StatusCode};
+use serde_json::json;
 use store::embedded::EmbeddedStore;
-use tower::ServiceExt;
 
 #[derive(Parser)]
 struct Args {
@@ -24,23 +25,6 @@ struct Args {
 }
 
 const SECRET: &str = "forgot-timing-secret-forgot-timing-secret";
-
-fn request(path: &str, body: String) -> http::Request<Body> {
-    http::Request::builder()
-        .method("POST")
-        .uri(path)
-        .header("content-type", "application/json")
-        .body(Body::from(body))
-        .expect("a valid request")
-}
-
-async fn status(app: &Arc<App>, path: &str, body: String) -> u16 {
-    api::router(Arc::clone(app), api::routes::signup())
-        .oneshot(request(path, body))
-        .await
-        .map(|response| response.status().as_u16())
-        .unwrap_or_else(|never| match never {})
-}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -61,9 +45,17 @@ async fn main() -> ExitCode {
             .with_mail(Arc::new(outbox), Links::new("http://127.0.0.1:8000")),
     );
     let known = "known-account@example.com";
-    let signup =
-        format!(r#"{{"email":"{known}","password":"a long passphrase here","name":"Known"}}"#);
-    assert_eq!(status(&app, "/auth/signup/individual", signup).await, 201);
+    let router = api::router(app, api::routes::signup());
+    let signup = json!({"email": known, "password": "a long passphrase here", "name": "Known"});
+    let (signed_up, _) = call(
+        router.clone(),
+        Method::POST,
+        "/auth/signup/individual",
+        None,
+        Some(signup),
+    )
+    .await;
+    assert_eq!(signed_up, StatusCode::CREATED);
 
     let mut timings: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
     for i in 0..args.samples {
@@ -72,14 +64,16 @@ async fn main() -> ExitCode {
             .enumerate()
         {
             let started = Instant::now();
-            let answered = status(
-                &app,
+            let (answered, _) = call(
+                router.clone(),
+                Method::POST,
                 "/auth/password/forgot",
-                format!(r#"{{"email":"{email}"}}"#),
+                None,
+                Some(json!({"email": email})),
             )
             .await;
             timings[kind].push(started.elapsed());
-            assert_eq!(answered, 200, "forgot for {email}");
+            assert_eq!(answered, StatusCode::OK, "forgot for {email}");
         }
     }
     let mails = std::fs::read_dir(dir.path().join("outbox"))

@@ -12,17 +12,16 @@ use std::time::{Duration, Instant};
 
 use api::{App, Limits, Links};
 use axum::Router;
-use axum::body::Body;
+use bench::in_process::call;
 use bench::load::percentile;
 use bench::memories::{SEARCHED, memory_text};
 use clap::Parser;
 use domain::{ContextName, MemoryText, NewMemory, Tags, UserId};
 use futures::{StreamExt, TryStreamExt};
-use http::{Method, Request, StatusCode};
+use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use store::Store;
 use store::usage::{Usage, measure};
-use tower::ServiceExt;
 
 #[derive(Parser)]
 #[command(about = "recall, search and writes as a context grows, on both stores")]
@@ -227,38 +226,6 @@ impl Bench {
             usage,
         })
     }
-}
-
-async fn call(
-    router: Router,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = Request::builder().method(method).uri(path);
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let request = match body {
-        Some(body) => request
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string())),
-        None => request.body(Body::empty()),
-    }
-    .expect("a valid request");
-    let response = router
-        .oneshot(request)
-        .await
-        .unwrap_or_else(|never| match never {});
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap_or_default();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
 }
 
 /// Fills one store's context size by size and times every operation at each; the rows
