@@ -4,9 +4,10 @@
 //! apps (`/auth/grants`).
 //!
 //! The routes are `api::routes::oauth` (the same router local-dev mounts);
-//! `lambda::run` reads the configuration, connects to DynamoDB and serves them.
+//! `lambda::run_equipped` reads the configuration, connects to DynamoDB, adds the
+//! fetcher of client metadata documents and serves them.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda::run(api::routes::oauth).await
+    lambda::run_equipped(api::routes::oauth, lambda::fetching_client_metadata).await
 }

@@ -2,9 +2,10 @@
 //! their roles and its invitations.
 //!
 //! The routes are `api::routes::orgs` (the same router local-dev mounts);
-//! `lambda::run` reads the configuration, connects to DynamoDB and serves them.
+//! `lambda::run_equipped` reads the configuration, connects to DynamoDB, adds the mail
+//! (SES) and serves them.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda::run(api::routes::orgs).await
+    lambda::run_equipped(api::routes::orgs, lambda::mailing).await
 }

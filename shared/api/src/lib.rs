@@ -61,12 +61,13 @@ impl App {
             mailer: Arc::new(mail::NotConfigured),
             links: Links::default(),
             sessions: SessionSettings::default(),
-            client_metadata: Arc::new(oauth::HttpFetcher::new(false)),
+            client_metadata: Arc::new(oauth::NoClientMetadata),
         }
     }
 
-    /// Fetches Client ID Metadata Documents with `fetcher` instead of over HTTPS from
-    /// public addresses only.
+    /// Fetches Client ID Metadata Documents with `fetcher` (the authorization server's
+    /// [`oauth::HttpFetcher`]); without one the app fetches none, so that functions
+    /// which never serve `/oauth/*` link no HTTP client.
     pub fn with_client_metadata(self, fetcher: Arc<dyn oauth::ClientMetadataFetcher>) -> Self {
         Self {
             client_metadata: fetcher,
@@ -81,6 +82,12 @@ impl App {
             links,
             ..self
         }
+    }
+
+    /// The origin that links in mail and the OAuth metadata point at, for an app that
+    /// sends no mail.
+    pub fn with_links(self, links: Links) -> Self {
+        Self { links, ..self }
     }
 
     /// Where this app's mail goes.

@@ -25,6 +25,7 @@
 //! are in [`grant`]: same keys, another audience and other claims.
 
 pub mod grant;
+mod hs256;
 pub mod keyset;
 pub mod refresh;
 
@@ -298,6 +299,7 @@ impl TokenKeys {
         validation: &Validation,
     ) -> Result<T, TokenError> {
         use jsonwebtoken::errors::ErrorKind;
+        hs256::install();
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
         let kid = header.kid.as_deref().unwrap_or(LEGACY_KID);
@@ -333,6 +335,7 @@ impl TokenKeys {
             kid: Some(key.kid.clone()),
             ..Header::new(Algorithm::HS256)
         };
+        hs256::install();
         jsonwebtoken::encode(&header, claims, &key.encoding)
             .map_err(|e| TokenError::Signing(e.to_string()))
     }

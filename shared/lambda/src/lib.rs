@@ -1,6 +1,8 @@
 //! The Lambda front door every function uses: configuration -> signing secret ->
 //! store -> router -> `lambda_http::run`, and one structured log line per request.
 
+pub mod aws;
+mod logging;
 mod secrets;
 pub mod ses;
 
@@ -24,7 +26,17 @@ use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 /// (refusing to start without a usable one), connect to DynamoDB, then answer `routes`
 /// until shut down. Logs are JSON when Lambda's `AWS_LAMBDA_LOG_FORMAT` says so.
 pub async fn run(routes: fn() -> api::routes::Routes) -> Result<(), lambda_http::Error> {
-    run_router(|app, _| api::router(app, routes())).await
+    run_equipped(routes, |app, _, _| Ok(app)).await
+}
+
+/// [`run`] for a function that needs more than the store and the keys: `equip` adds it
+/// to the app ([`mailing`], [`fetching_client_metadata`]). Each is linked only into the
+/// functions that name it: the others carry neither SES nor an HTTP client of their own.
+pub async fn run_equipped(
+    routes: fn() -> api::routes::Routes,
+    equip: impl FnOnce(App, &Config, &SdkConfig) -> Result<App, lambda_http::Error>,
+) -> Result<(), lambda_http::Error> {
+    serve_app(equip, |app, _| api::router(app, routes())).await
 }
 
 /// [`run`] for a function whose router is not a group of REST routes (`/mcp`): `build`
@@ -32,18 +44,27 @@ pub async fn run(routes: fn() -> api::routes::Routes) -> Result<(), lambda_http:
 pub async fn run_router(
     build: impl FnOnce(SharedApp, &Config) -> Router,
 ) -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
-    let (app, config) = start().await.inspect_err(|error| {
+    serve_app(|app, _, _| Ok(app), build).await
+}
+
+async fn serve_app(
+    equip: impl FnOnce(App, &Config, &SdkConfig) -> Result<App, lambda_http::Error>,
+    build: impl FnOnce(SharedApp, &Config) -> Router,
+) -> Result<(), lambda_http::Error> {
+    logging::init();
+    let (app, config) = start(equip).await.inspect_err(|error| {
         tracing::error!("cannot start: {error}");
     })?;
     serve(build(Arc::new(app), &config)).await
 }
 
 /// Everything a cold start does before the first request.
-async fn start() -> Result<(App, Config), lambda_http::Error> {
+async fn start(
+    equip: impl FnOnce(App, &Config, &SdkConfig) -> Result<App, lambda_http::Error>,
+) -> Result<(App, Config), lambda_http::Error> {
     let config = Config::from_env()?;
-    // One AWS configuration (credentials, region, HTTPS client) for both clients.
-    let aws = store::dynamo::load_aws_config().await;
+    // One AWS configuration (credentials, region, HTTPS client) for every client.
+    let aws = aws::from_environment();
     let tokens = token_keys(&config, &aws).await?;
     let store = DynamoStore::with_aws_config(
         &aws,
@@ -56,20 +77,20 @@ async fn start() -> Result<(App, Config), lambda_http::Error> {
         // A local DynamoDB-compatible server (cargo lambda watch); deployed tables come from infra/.
         store.ensure_table().await?;
     }
-    let mailer = mailer(&config, &aws)?;
     let app = App::new(Arc::new(store), tokens, config.limits)
-        .with_mail(mailer, config.links.clone())
+        .with_links(config.links.clone())
         .with_sessions(config.sessions);
+    let app = equip(app, &config, &aws)?;
     Ok((app, config))
 }
 
-/// Where the function's mail goes: an outbox folder when one is configured (local
-/// runs), else SES when a sender is, else nowhere (said once, here).
-fn mailer(config: &Config, aws: &SdkConfig) -> Result<Arc<dyn api::Mailer>, lambda_http::Error> {
-    if let Some(dir) = &config.outbox_dir {
-        return Ok(Arc::new(api::mail::Outbox::open(dir)?));
-    }
-    Ok(
+/// Equips a function that sends mail (signup, orgs): to an outbox folder when one is
+/// configured (local runs), else through SES when a sender is, else nowhere (said
+/// once, here).
+pub fn mailing(app: App, config: &Config, aws: &SdkConfig) -> Result<App, lambda_http::Error> {
+    let mailer: Arc<dyn api::Mailer> = if let Some(dir) = &config.outbox_dir {
+        Arc::new(api::mail::Outbox::open(dir)?)
+    } else {
         match ses::SesSettings::from_vars(|name| std::env::var(name).ok()) {
             // Links in mail must point at the deployed pages, never at the local default.
             Some(_) if config.public_origin.is_none() => {
@@ -85,8 +106,19 @@ fn mailer(config: &Config, aws: &SdkConfig) -> Result<Arc<dyn api::Mailer>, lamb
                 tracing::info!("{} is not set: this function sends no mail", ses::MAIL_FROM);
                 Arc::new(api::mail::NotConfigured)
             }
-        },
-    )
+        }
+    };
+    Ok(app.with_mail(mailer, config.links.clone()))
+}
+
+/// Equips the authorization server (oauth): it fetches the Client ID Metadata Documents
+/// clients name, over HTTPS from public addresses only.
+pub fn fetching_client_metadata(
+    app: App,
+    _: &Config,
+    _: &SdkConfig,
+) -> Result<App, lambda_http::Error> {
+    Ok(app.with_client_metadata(Arc::new(api::oauth::HttpFetcher::new(false))))
 }
 
 /// The keys the function signs and verifies tokens with, read once per cold start: the

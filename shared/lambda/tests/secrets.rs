@@ -16,8 +16,7 @@ fn endpoint() -> String {
 }
 
 async fn aws() -> SdkConfig {
-    store::dynamo::load_aws_config()
-        .await
+    lambda::aws::from_environment()
         .to_builder()
         .endpoint_url(endpoint())
         .build()

@@ -434,8 +434,9 @@ pub struct Candidates {
     /// At most this many bytes of text and tags in all (`memory_bytes`); the first memory
     /// that would go past it ends the read.
     pub bytes: usize,
-    /// The most bytes one memory can hold. Pages are sized by it, so that what is read
-    /// stays within `bytes` (plus at most one memory), however large the memories are.
+    /// The most bytes one memory can hold. The default read sizes its pages by it, so
+    /// that what is read stays within `bytes` (plus at most one memory), however large
+    /// the memories are; DynamoDB's reads up to one of its 1 MB pages past `bytes`.
     pub largest_memory: usize,
 }
 

@@ -36,6 +36,18 @@ pub trait ClientMetadataFetcher: Send + Sync {
     async fn fetch(&self, url: &Url) -> Result<Bytes, FetchError>;
 }
 
+/// The fetcher of an app that serves no authorization endpoints: it fetches nothing.
+pub struct NoClientMetadata;
+
+#[async_trait]
+impl ClientMetadataFetcher for NoClientMetadata {
+    async fn fetch(&self, _: &Url) -> Result<Bytes, FetchError> {
+        Err(FetchError(
+            "this app fetches no client metadata documents".into(),
+        ))
+    }
+}
+
 /// Whether `client_id` names a metadata document rather than a registered client.
 pub(crate) fn is_document_url(client_id: &str) -> bool {
     client_id.starts_with("https://") || client_id.starts_with("http://")

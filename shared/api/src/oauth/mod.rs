@@ -22,7 +22,7 @@ mod token;
 
 use claims::grant::GrantAudience;
 
-pub use client_metadata::{ClientMetadataFetcher, FetchError, HttpFetcher};
+pub use client_metadata::{ClientMetadataFetcher, FetchError, HttpFetcher, NoClientMetadata};
 pub use error::OAuthError;
 pub use guard::require_grant;
 pub(crate) use {authorize::*, grants::*, metadata::*, register::*, token::*};

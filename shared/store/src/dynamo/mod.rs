@@ -94,7 +94,7 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
 };
 use aws_smithy_http_client::tls;
-use aws_smithy_runtime_api::client::http::{HttpClient, http_client_fn};
+use aws_smithy_runtime_api::client::http::{HttpClient, SharedHttpClient, http_client_fn};
 use time::OffsetDateTime;
 
 use self::calls::{
@@ -110,10 +110,11 @@ use self::item::{
 };
 use self::schema::{GSI1, TABLE_KEY, TTL_ATTRIBUTE};
 use crate::{
-    Account, Budget, Context, ContextName, Credentials, Email, Invitation, Invitee, MAX_PAGE,
-    Member, Memory, MemoryId, MemoryPage, NewContext, NewMemory, NewOneTime, NewOrganization,
-    NewUser, OrgRole, Organization, OrganizationId, OrganizationProfile, Purpose, Reservation,
-    Store, StoreError, StoreResult, UsedOneTime, User, UserId, Viewer, Window,
+    Account, Budget, CandidateRead, Candidates, Context, ContextName, Credentials, Email,
+    Invitation, Invitee, MAX_PAGE, Member, Memory, MemoryId, MemoryPage, NewContext, NewMemory,
+    NewOneTime, NewOrganization, NewUser, OrgRole, Organization, OrganizationId,
+    OrganizationProfile, Purpose, Reservation, Store, StoreError, StoreResult, UsedOneTime, User,
+    UserId, Viewer, Window,
 };
 use crate::{ActivityEntry, ActivityPage, AuthorizationCode, Grant, GrantId, GrantRotation};
 use crate::{Caller, NewSession, OAuthClient, Session, SessionId};
@@ -170,30 +171,49 @@ const TRANSACTION_LIMIT: usize = 25;
 /// How long `ensure_table` waits for a new table to become usable.
 const TABLE_READY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The AWS configuration every SDK client of ours starts from, loaded once per process:
-/// credentials and region from the environment, and one HTTPS client (rustls on ring,
-/// which makes smaller binaries and a faster build than the SDK's default aws-lc).
-///
-/// The HTTPS connector is built at the first request, not when a client is built: the
-/// SDK's own client builds it at once, reading and parsing the system's TLS roots (every
-/// file of /etc/ssl/certs on Debian), about half of a function's init beyond a
-/// hello-world one's (docs/performance.md). No request before the first one needs them.
+/// The AWS configuration of the tools that run on people's machines (local-dev with
+/// `--store dynamodb`, `mem0 keys`): aws-config's whole chain (environment, profiles,
+/// SSO, instance roles), with [`https_client`]. The Lambda functions take theirs from
+/// the environment Lambda gives them instead (`lambda::aws`), which links none of it.
 pub async fn load_aws_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .load()
+        .await
+}
+
+/// The one HTTPS client every SDK client of ours uses: rustls on ring, which makes
+/// smaller binaries and a faster build than the SDK's default aws-lc.
+///
+/// The connector is built at the first request, not when a client is built: the SDK's
+/// own client builds it at once, reading and parsing the system's TLS roots (every file
+/// of /etc/ssl/certs on Debian), about half of a function's init beyond a hello-world
+/// one's (docs/performance.md). No request before the first one needs them.
+pub fn https_client() -> SharedHttpClient {
     let https = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
     // The inner client caches its connectors; only its eager validation is skipped.
-    let at_first_request =
-        http_client_fn(move |settings, components| https.http_connector(settings, components));
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(at_first_request)
-        .load()
-        .await
+    http_client_fn(move |settings, components| https.http_connector(settings, components))
 }
 
 impl DynamoStore {
+    /// A `Query` of the context's memories, newest first.
+    fn newest_memories(
+        &self,
+        context: &Context,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(self.table.as_ref())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(memories_partition(&context.id)))
+            .expression_attribute_values(":prefix", s(MEMORY_PREFIX))
+            .scan_index_forward(false)
+    }
+
     /// Loads the AWS configuration from the environment and connects with it.
     pub async fn connect(config: DynamoConfig) -> DynamoStore {
         Self::with_aws_config(&load_aws_config().await, config)
@@ -988,13 +1008,7 @@ impl Store for DynamoStore {
         loop {
             let wanted = limit + 1 - items.len();
             let output = self
-                .client
-                .query()
-                .table_name(self.table.as_ref())
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(memories_partition(&context.id)))
-                .expression_attribute_values(":prefix", s(MEMORY_PREFIX))
-                .scan_index_forward(false)
+                .newest_memories(context)
                 .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start)
                 .return_consumed_capacity(TOTAL)
@@ -1020,6 +1034,41 @@ impl Store for DynamoStore {
             None
         };
         Ok(MemoryPage { memories, next })
+    }
+
+    /// One `Query` for as many memories as the budget has left, item by item through
+    /// the budget, the next query only past one of DynamoDB's 1 MB pages: a search of a
+    /// thousand small memories is one request, not the default's page of ~60 after page.
+    /// What is read stays within the budget's bytes plus the rest of one such page.
+    async fn recent_memories(
+        &self,
+        context: &Context,
+        budget: Candidates,
+    ) -> StoreResult<Vec<Memory>> {
+        let mut read = CandidateRead::new(budget);
+        let mut start = None;
+        while !read.done {
+            let left = budget.memories.saturating_sub(read.found.len());
+            let output = self
+                .newest_memories(context)
+                .limit(i32::try_from(left).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(TOTAL)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            charged_reads(output.consumed_capacity.as_ref());
+            for item in output.items() {
+                if !read.offer(memory_from(item)?) {
+                    break;
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(read.found)
     }
 
     async fn delete_memory(&self, context: &Context, id: &MemoryId) -> StoreResult<()> {
