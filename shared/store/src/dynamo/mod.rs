@@ -79,6 +79,7 @@ mod orgs;
 pub mod schema;
 mod sessions;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,6 +89,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, IndexStatus, KeysAndAttributes, Put, ReturnValue, TableStatus,
@@ -200,18 +202,30 @@ pub fn https_client() -> SharedHttpClient {
 }
 
 impl DynamoStore {
-    /// A `Query` of the context's memories, newest first.
-    fn newest_memories(
+    /// One `Query` of at most `limit` of the context's memories, newest first, from
+    /// `start` on (a `LastEvaluatedKey`); its read units are charged to the request.
+    async fn newest_memories(
         &self,
         context: &Context,
-    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-        self.client
+        limit: usize,
+        start: Option<HashMap<String, AttributeValue>>,
+    ) -> StoreResult<QueryOutput> {
+        let output = self
+            .client
             .query()
             .table_name(self.table.as_ref())
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
             .expression_attribute_values(":pk", s(memories_partition(&context.id)))
             .expression_attribute_values(":prefix", s(MEMORY_PREFIX))
             .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .return_consumed_capacity(TOTAL)
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", e))?;
+        charged_reads(output.consumed_capacity.as_ref());
+        Ok(output)
     }
 
     /// Loads the AWS configuration from the environment and connects with it.
@@ -1007,15 +1021,7 @@ impl Store for DynamoStore {
         // cut at 1 MB, so it may take several queries to get there.
         loop {
             let wanted = limit + 1 - items.len();
-            let output = self
-                .newest_memories(context)
-                .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(TOTAL)
-                .send()
-                .await
-                .map_err(|e| unavailable("Query", e))?;
-            charged_reads(output.consumed_capacity.as_ref());
+            let output = self.newest_memories(context, wanted, start).await?;
             items.extend(output.items.unwrap_or_default());
             start = output.last_evaluated_key;
             if items.len() > limit || start.is_none() {
@@ -1049,15 +1055,7 @@ impl Store for DynamoStore {
         let mut start = None;
         while !read.done {
             let left = budget.memories.saturating_sub(read.found.len());
-            let output = self
-                .newest_memories(context)
-                .limit(i32::try_from(left).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(TOTAL)
-                .send()
-                .await
-                .map_err(|e| unavailable("Query", e))?;
-            charged_reads(output.consumed_capacity.as_ref());
+            let output = self.newest_memories(context, left, start).await?;
             for item in output.items() {
                 if !read.offer(memory_from(item)?) {
                     break;
