@@ -282,17 +282,19 @@ async fn the_parent_presented_after_the_grace_window_ends_the_session() {
 async fn a_session_not_refreshed_for_its_idle_lifetime_ends_and_refreshing_keeps_it_alive() {
     let server = Server::start_with(&[
         "--session-idle-seconds",
-        "3",
+        "8",
         "--session-lifetime-seconds",
         "600",
     ]);
+    // Margins of seconds either side of the idle lifetime: on a loaded CI runner one
+    // request can take more than one.
     let (_, login) = sign_up(&server).await;
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let child = refreshed(&server, &login.refresh).await;
-    tokio::time::sleep(Duration::from_millis(2_000)).await;
-    // 3.5 s after login, but 2 s after the last refresh: still alive.
-    let grandchild = refreshed(&server, &child.refresh).await;
     tokio::time::sleep(Duration::from_millis(4_000)).await;
+    let child = refreshed(&server, &login.refresh).await;
+    tokio::time::sleep(Duration::from_millis(5_000)).await;
+    // 9 s after login, but 5 s after the last refresh: still alive.
+    let grandchild = refreshed(&server, &child.refresh).await;
+    tokio::time::sleep(Duration::from_millis(9_000)).await;
     assert_session_ended(&server.get("/contexts", &grandchild.access).await);
     refresh(&server, &grandchild.refresh)
         .await
