@@ -14,6 +14,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
+use crate::env::{Lookup, nonempty};
+
 /// The configuration every SDK client of the function starts from.
 pub fn from_environment() -> SdkConfig {
     from_vars(|name| std::env::var(name).ok())
@@ -34,18 +36,9 @@ fn from_vars(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) ->
         .build()
 }
 
-fn nonempty(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    lookup(name)
-        .map(|value| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
-}
-
 /// Per-service settings from the environment: `AWS_ENDPOINT_URL_SECRETS_MANAGER`, then
 /// `AWS_ENDPOINT_URL`, as aws-config reads them (without the profile files).
 struct EnvironmentEndpoints(Box<Lookup>);
-
-/// Reads one environment variable (a test's map in tests).
-type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 impl std::fmt::Debug for EnvironmentEndpoints {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

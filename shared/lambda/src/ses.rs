@@ -20,11 +20,7 @@ impl SesSettings {
     /// From `MEM0_MAIL_FROM` and `MEM0_SES_CONFIGURATION_SET` through `lookup`; `None`
     /// when no sender is set.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Option<Self> {
-        let var = |name: &str| {
-            lookup(name)
-                .map(|value| value.trim().to_owned())
-                .filter(|value| !value.is_empty())
-        };
+        let var = |name| crate::env::nonempty(&lookup, name);
         Some(Self {
             from: var(MAIL_FROM)?,
             configuration_set: var(SES_CONFIGURATION_SET),
