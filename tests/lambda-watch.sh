@@ -24,8 +24,12 @@ print(json.load(urllib.request.urlopen(request, timeout=10))["ARN"])
 PY
 )
 
+# The functions never create tables (deployed ones come from infra/): local-dev does.
+table="lambda-watch-$port"
+cargo run --quiet --locked -p local-dev -- table --table "$table" --dynamodb-endpoint "$endpoint"
+
 PATH="$PWD/$venv/bin:$PATH" setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" \
-  --env-vars "MEM0_JWT_SECRET_ARN=$secret_arn,AWS_ENDPOINT_URL_SECRETS_MANAGER=$endpoint,AWS_LAMBDA_LOG_FORMAT=JSON,MEM0_TABLE=lambda-watch-$port,DYNAMODB_ENDPOINT=$endpoint" \
+  --env-vars "MEM0_JWT_SECRET_ARN=$secret_arn,AWS_ENDPOINT_URL_SECRETS_MANAGER=$endpoint,AWS_LAMBDA_LOG_FORMAT=JSON,MEM0_TABLE=$table,DYNAMODB_ENDPOINT=$endpoint" \
   > target/lambda-watch.log 2>&1 &
 watch_pid=$!
 finish() {

@@ -58,7 +58,7 @@ impl std::error::Error for Failure {}
 
 /// What a custom runtime on Lambda finds in its environment (nothing of this machine's
 /// leaks in), plus the functions' own configuration: a signing key given directly, and
-/// no `DYNAMODB_ENDPOINT`, so no table is created at start as under `cargo lambda watch`.
+/// no `DYNAMODB_ENDPOINT`, as deployed.
 pub fn lambda_environment(
     function: &str,
     runtime_api: &str,

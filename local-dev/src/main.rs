@@ -53,11 +53,11 @@ struct Args {
     data_dir: PathBuf,
     #[arg(long, env = "MEM0_STORE", value_enum, default_value_t = StoreKind::Embedded)]
     store: StoreKind,
-    /// DynamoDB table (with --store dynamodb).
-    #[arg(long, env = vars::TABLE, default_value = "mem0")]
+    /// DynamoDB table (with --store dynamodb, and for `table`).
+    #[arg(long, env = vars::TABLE, default_value = "mem0", global = true)]
     table: String,
-    /// DynamoDB endpoint, e.g. a local server (with --store dynamodb).
-    #[arg(long, env = vars::DYNAMODB_ENDPOINT)]
+    /// DynamoDB endpoint, e.g. a local server (with --store dynamodb, and for `table`).
+    #[arg(long, env = vars::DYNAMODB_ENDPOINT, global = true)]
     dynamodb_endpoint: Option<String>,
     /// Access token lifetime in seconds (for `keys rotate`: the longest any server uses).
     #[arg(long, env = vars::TOKEN_TTL_SECONDS, default_value_t = claims::DEFAULT_LIFETIME.as_secs(), global = true)]
@@ -133,6 +133,10 @@ enum Command {
         #[arg(long, global = true)]
         secret_id: Option<String>,
     },
+    /// Creates the DynamoDB table (--table at --dynamodb-endpoint) if it is missing, as
+    /// `--store dynamodb` does at start, and exits: for the Lambda functions under
+    /// `cargo lambda watch`, which never create tables (infra/ does, when deployed).
+    Table,
 }
 
 type StartError = Box<dyn std::error::Error>;
@@ -191,6 +195,7 @@ async fn start() -> ExitCode {
             )
             .await
         }
+        Some(Command::Table) => dynamo_store(&args).await.map(|_| ()),
         None => serve(args).await,
     };
     match outcome {
@@ -286,17 +291,20 @@ async fn open_store(args: &Args) -> Result<Arc<dyn Store>, StartError> {
             tracing::info!(path = %path.display(), "embedded store");
             Arc::new(EmbeddedStore::open(&path)?)
         }
-        StoreKind::Dynamodb => {
-            let store = DynamoStore::connect(DynamoConfig {
-                table: args.table.clone(),
-                endpoint: args.dynamodb_endpoint.clone(),
-            })
-            .await;
-            store.ensure_table().await?;
-            tracing::info!(table = %args.table, "dynamodb store");
-            Arc::new(store)
-        }
+        StoreKind::Dynamodb => Arc::new(dynamo_store(args).await?),
     })
+}
+
+/// The DynamoDB store of `args`, its table created if missing.
+async fn dynamo_store(args: &Args) -> Result<DynamoStore, StartError> {
+    let store = DynamoStore::connect(DynamoConfig {
+        table: args.table.clone(),
+        endpoint: args.dynamodb_endpoint.clone(),
+    })
+    .await;
+    store.ensure_table().await?;
+    tracing::info!(table = %args.table, "dynamodb store");
+    Ok(store)
 }
 
 /// The pages, `/openapi.json`, every function's routes and `/mcp` (answering only on

@@ -2,6 +2,7 @@
 //! store -> router -> `lambda_http::run`, and one structured log line per request.
 
 pub mod aws;
+mod env;
 mod logging;
 mod secrets;
 pub mod ses;
@@ -73,10 +74,8 @@ async fn start(
             endpoint: config.dynamodb_endpoint.clone(),
         },
     );
-    if config.dynamodb_endpoint.is_some() {
-        // A local DynamoDB-compatible server (cargo lambda watch); deployed tables come from infra/.
-        store.ensure_table().await?;
-    }
+    // No table creation here: it would link four more DynamoDB operations into every
+    // function. Deployed tables come from infra/, local ones from `local-dev table`.
     let app = App::new(Arc::new(store), tokens, config.limits)
         .with_links(config.links.clone())
         .with_sessions(config.sessions);
