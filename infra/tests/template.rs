@@ -660,9 +660,11 @@ fn each_function_serves_the_router_these_checks_ask() {
     for (binary, _) in API_FUNCTIONS {
         let main = main(binary);
         assert!(
-            main.contains(&format!("lambda::run(api::routes::{binary})"))
-                || main.contains(&format!("lambda::run_equipped(api::routes::{binary},")),
-            "functions/{binary} serves another router than api::routes::{binary}"
+            main.contains(&format!("lambda::run(api::routes::plain::{binary})"))
+                || main.contains(&format!(
+                    "lambda::run_equipped(api::routes::plain::{binary},"
+                )),
+            "functions/{binary} serves another router than api::routes::plain::{binary}"
         );
     }
     assert!(main(PAGES).contains("lambda::serve(site::embedded::router())"));

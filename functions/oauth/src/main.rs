@@ -3,11 +3,11 @@
 //! (`/oauth/authorize`), `/oauth/token`, `/oauth/revoke`, and the user's connected
 //! apps (`/auth/grants`).
 //!
-//! The routes are `api::routes::oauth` (the same router local-dev mounts);
+//! The routes are `api::routes::plain::oauth` (the same routes local-dev mounts, without their OpenAPI documentation);
 //! `lambda::run_equipped` reads the configuration, connects to DynamoDB, adds the
 //! fetcher of client metadata documents and serves them.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda::run_equipped(api::routes::oauth, lambda::fetching_client_metadata).await
+    lambda::run_equipped(api::routes::plain::oauth, lambda::fetching_client_metadata).await
 }

@@ -3,6 +3,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    lambda::init_logging();
     lambda::serve(site::embedded::router()).await
 }

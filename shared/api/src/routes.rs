@@ -2,96 +2,132 @@
 //!
 //! A route's path and method are written in its handler's `#[utoipa::path]`, which both
 //! the router and the OpenAPI document read, so the two cannot disagree. Each Lambda
-//! builds only its own group (the signup function alone links the password-strength
-//! dictionaries); local-dev merges them all.
+//! builds only its own group, plain (the signup function alone links the password-strength
+//! dictionaries, and none builds the document); local-dev merges them all, documented.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use http::Method;
 use utoipa::openapi::OpenApi;
+use utoipa::openapi::path::HttpMethod;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use utoipa_axum::{PathItemExt, routes};
 
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::{SharedApp, account, activity, auth, contexts, oauth, orgs, sessions, summary};
+use crate::{SharedApp, summary};
 
 /// A function's routes with their documentation, before they get their state.
 pub type Routes = OpenApiRouter<SharedApp>;
 
-/// The `signup` function: `POST /auth/signup/individual`, `POST /auth/signup/organization`,
-/// the routes that mail links or set passwords (it links the password-strength
-/// dictionaries already): `GET /auth/verify-email`, `POST /auth/verify-email/resend`,
-/// `POST /auth/password/forgot`, `POST /auth/password/reset`, `POST /auth/password`;
-/// and `POST /invitations/{preview,accept}` (accepting may create the account).
-pub fn signup() -> Routes {
-    OpenApiRouter::new()
-        .routes(routes!(auth::signup_individual))
-        .routes(routes!(auth::signup_organization))
-        .routes(routes!(orgs::preview))
-        .routes(routes!(orgs::accept))
-        .routes(routes!(account::verify_email))
-        .routes(routes!(account::resend_verification))
-        .routes(routes!(account::forgot_password))
-        .routes(routes!(account::reset_password))
-        .routes(routes!(account::change_password))
+/// Declares each function's group of routes once, and from that one list builds it twice:
+/// documented (`routes::login()`: the OpenAPI router that local-dev, the tests and
+/// `/openapi.json` read) and plain (`routes::plain::login()`: the handlers on their
+/// paths and methods alone, which is what a Lambda serves, so a cold start neither
+/// builds the document's schemas nor links the code that would).
+macro_rules! groups {
+    ($(
+        $(#[$doc:meta])*
+        $group:ident { $( [$($module:ident :: $handler:ident),+] )+ }
+    )+) => {
+        $(
+            $(#[$doc])*
+            pub fn $group() -> Routes {
+                OpenApiRouter::new() $( .routes(routes!($(crate::$module::$handler),+)) )+
+            }
+        )+
+
+        /// The same groups as the Lambdas serve them: without their documentation.
+        pub mod plain {
+            use super::Plain;
+            $(
+                #[doc = concat!("[`super::", stringify!($group), "`] without its documentation.")]
+                pub fn $group() -> Plain {
+                    let plain = Plain::default();
+                    $($(
+                        let plain = utoipa_axum::paste! {
+                            plain.route::<crate::$module::[<__path_ $handler>], _, _>(crate::$module::$handler)
+                        };
+                    )+)+
+                    plain
+                }
+            )+
+        }
+    };
 }
 
-/// The `login` function: `POST /auth/login`, `GET /auth/me`, and the sessions:
-/// `POST /auth/refresh`, `POST /auth/logout`, `GET /auth/sessions`,
-/// `DELETE /auth/sessions/{session_id}`.
-pub fn login() -> Routes {
-    OpenApiRouter::new()
-        .routes(routes!(auth::login))
-        .routes(routes!(auth::me))
-        .routes(routes!(sessions::refresh))
-        .routes(routes!(sessions::logout))
-        .routes(routes!(sessions::list))
-        .routes(routes!(sessions::end))
-}
+groups! {
+    /// The `signup` function: `POST /auth/signup/individual`, `POST /auth/signup/organization`,
+    /// the routes that mail links or set passwords (it links the password-strength
+    /// dictionaries already): `GET /auth/verify-email`, `POST /auth/verify-email/resend`,
+    /// `POST /auth/password/forgot`, `POST /auth/password/reset`, `POST /auth/password`;
+    /// and `POST /invitations/{preview,accept}` (accepting may create the account).
+    signup {
+        [auth::signup_individual]
+        [auth::signup_organization]
+        [orgs::preview]
+        [orgs::accept]
+        [account::verify_email]
+        [account::resend_verification]
+        [account::forgot_password]
+        [account::reset_password]
+        [account::change_password]
+    }
 
-/// The `contexts` function: `/contexts/**`.
-pub fn contexts() -> Routes {
-    OpenApiRouter::new()
-        .routes(routes!(contexts::list, contexts::create))
-        .routes(routes!(contexts::get, contexts::delete))
-        .routes(routes!(contexts::list_memories, contexts::add_memory))
-        .routes(routes!(contexts::delete_memory))
-        .routes(routes!(activity::context_activity))
-}
+    /// The `login` function: `POST /auth/login`, `GET /auth/me`, and the sessions:
+    /// `POST /auth/refresh`, `POST /auth/logout`, `GET /auth/sessions`,
+    /// `DELETE /auth/sessions/{session_id}`.
+    login {
+        [auth::login]
+        [auth::me]
+        [sessions::refresh]
+        [sessions::logout]
+        [sessions::list]
+        [sessions::end]
+    }
 
-/// The `orgs` function: `/orgs/{organization_id}/**`.
-pub fn orgs() -> Routes {
-    OpenApiRouter::new()
-        .routes(routes!(orgs::show))
-        .routes(routes!(orgs::members))
-        .routes(routes!(orgs::invite, orgs::invitations))
-        .routes(routes!(orgs::revoke))
-        .routes(routes!(orgs::set_role, orgs::remove))
-}
+    /// The `contexts` function: `/contexts/**`.
+    contexts {
+        [contexts::list, contexts::create]
+        [contexts::get, contexts::delete]
+        [contexts::list_memories, contexts::add_memory]
+        [contexts::delete_memory]
+        [activity::context_activity]
+    }
 
-/// The `oauth` function: the OAuth 2.1 authorization server of `/mcp`: the metadata
-/// (`/.well-known/oauth-protected-resource{,/mcp}`, `/.well-known/oauth-authorization-server`),
-/// `POST /oauth/register`, `GET`/`POST /oauth/authorize`, `POST /oauth/token`,
-/// `POST /oauth/revoke`, and the user's connected apps: `GET /auth/grants`,
-/// `DELETE /auth/grants/{grant_id}`, `GET /auth/grants/{grant_id}/activity`.
-pub fn oauth() -> Routes {
-    OpenApiRouter::new()
-        .routes(routes!(oauth::protected_resource))
-        .routes(routes!(oauth::protected_resource_root))
-        .routes(routes!(oauth::authorization_server))
-        .routes(routes!(oauth::register))
-        .routes(routes!(oauth::consent_page, oauth::decide))
-        .routes(routes!(oauth::token))
-        .routes(routes!(oauth::revoke))
-        .routes(routes!(oauth::list_grants))
-        .routes(routes!(oauth::revoke_grant))
-        .routes(routes!(activity::grant_activity))
+    /// The `orgs` function: `/orgs/{organization_id}/**`.
+    orgs {
+        [orgs::show]
+        [orgs::members]
+        [orgs::invite, orgs::invitations]
+        [orgs::revoke]
+        [orgs::set_role, orgs::remove]
+    }
+
+    /// The `oauth` function: the OAuth 2.1 authorization server of `/mcp`: the metadata
+    /// (`/.well-known/oauth-protected-resource{,/mcp}`, `/.well-known/oauth-authorization-server`),
+    /// `POST /oauth/register`, `GET`/`POST /oauth/authorize`, `POST /oauth/token`,
+    /// `POST /oauth/revoke`, and the user's connected apps: `GET /auth/grants`,
+    /// `DELETE /auth/grants/{grant_id}`, `GET /auth/grants/{grant_id}/activity`.
+    oauth {
+        [oauth::protected_resource]
+        [oauth::protected_resource_root]
+        [oauth::authorization_server]
+        [oauth::register]
+        [oauth::consent_page, oauth::decide]
+        [oauth::token]
+        [oauth::revoke]
+        [oauth::list_grants]
+        [oauth::revoke_grant]
+        [activity::grant_activity]
+    }
 }
 
 /// Every route, as local-dev serves them and the OpenAPI document describes them.
@@ -103,12 +139,66 @@ pub fn all() -> Routes {
         .merge(oauth())
 }
 
-/// `routes` ready to serve with `app`: a wrong method is the contract's JSON 405 with
-/// `Allow`, an unknown path its JSON 404, a body over 1 MiB its 413, and every answer
-/// carries its [`crate::RequestSummary`] for the front door's log line.
-pub fn router(app: SharedApp, routes: Routes) -> Router {
-    let (router, document) = routes.split_for_parts();
-    let allowed = Arc::new(allowed_methods(&document));
+/// Routes ready for their state: the handlers on their paths, and each path's methods
+/// (for `Allow` on a 405).
+#[derive(Default)]
+pub struct Plain {
+    router: Router<SharedApp>,
+    allowed: HashMap<String, Vec<Method>>,
+}
+
+impl Plain {
+    /// `handler` on the path and methods its `#[utoipa::path]` (`P`) declares.
+    fn route<P: utoipa::Path, H: Handler<T, SharedApp>, T: 'static>(mut self, handler: H) -> Self {
+        let path = P::path();
+        let methods = P::methods();
+        let served = methods.iter().fold(MethodRouter::new(), |router, method| {
+            router.on(method.to_method_filter(), handler.clone())
+        });
+        let allowed = self.allowed.entry(path.clone()).or_default();
+        allowed.extend(methods.into_iter().filter_map(http_method));
+        allowed.sort_by_key(|method| ALLOW_ORDER.iter().position(|listed| listed == method));
+        self.router = self.router.route(&path, served);
+        self
+    }
+}
+
+impl From<Routes> for Plain {
+    fn from(routes: Routes) -> Self {
+        let (router, document) = routes.split_for_parts();
+        Self {
+            router,
+            allowed: allowed_methods(&document),
+        }
+    }
+}
+
+/// The methods a route may declare, in the order a client reads them in `Allow`.
+const ALLOW_ORDER: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+fn http_method(method: HttpMethod) -> Option<Method> {
+    match method {
+        HttpMethod::Get => Some(Method::GET),
+        HttpMethod::Post => Some(Method::POST),
+        HttpMethod::Put => Some(Method::PUT),
+        HttpMethod::Patch => Some(Method::PATCH),
+        HttpMethod::Delete => Some(Method::DELETE),
+        HttpMethod::Head | HttpMethod::Options | HttpMethod::Trace => None,
+    }
+}
+
+/// `routes` (documented or [`plain`]) ready to serve with `app`: a wrong method is the
+/// contract's JSON 405 with `Allow`, an unknown path its JSON 404, a body over 1 MiB its
+/// 413, and every answer carries its [`crate::RequestSummary`] for the front door's log line.
+pub fn router(app: SharedApp, routes: impl Into<Plain>) -> Router {
+    let Plain { router, allowed } = routes.into();
+    let allowed = Arc::new(allowed);
     router
         .method_not_allowed_fallback(move |path: MatchedPath| {
             let methods = allowed.get(path.as_str()).cloned().unwrap_or_default();
@@ -124,13 +214,6 @@ pub fn router(app: SharedApp, routes: Routes) -> Router {
 
 /// Each documented path's methods, in the order a client reads them in `Allow`.
 fn allowed_methods(document: &OpenApi) -> HashMap<String, Vec<Method>> {
-    const ORDER: [Method; 5] = [
-        Method::GET,
-        Method::POST,
-        Method::PUT,
-        Method::PATCH,
-        Method::DELETE,
-    ];
     document
         .paths
         .paths
@@ -143,7 +226,7 @@ fn allowed_methods(document: &OpenApi) -> HashMap<String, Vec<Method>> {
                 item.patch.is_some(),
                 item.delete.is_some(),
             ];
-            let methods = ORDER
+            let methods = ALLOW_ORDER
                 .into_iter()
                 .zip(declared)
                 .filter_map(|(method, declared)| declared.then_some(method))
@@ -160,5 +243,32 @@ pub(crate) async fn refuse_large_bodies(request: Request, next: Next) -> Respons
     match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => next.run(Request::from_parts(parts, bytes.into())).await,
         Err(_) => ApiError::PayloadTooLarge.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_plain_group_serves_the_paths_and_methods_its_documented_group_declares() {
+        type Group = (fn() -> Routes, fn() -> Plain);
+        let groups: [Group; 5] = [
+            (signup, plain::signup),
+            (login, plain::login),
+            (contexts, plain::contexts),
+            (orgs, plain::orgs),
+            (oauth, plain::oauth),
+        ];
+        for (documented, plain) in groups {
+            let (documented, plain) = (Plain::from(documented()).allowed, plain().allowed);
+            assert!(!plain.is_empty());
+            assert_eq!(documented, plain);
+        }
+        // Two handlers on one path share it, in Allow's order.
+        assert_eq!(
+            plain::contexts().allowed.get("/contexts"),
+            Some(&vec![Method::GET, Method::POST])
+        );
     }
 }

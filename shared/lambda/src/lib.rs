@@ -7,6 +7,8 @@ mod logging;
 mod secrets;
 pub mod ses;
 
+pub use logging::init as init_logging;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -26,7 +28,7 @@ use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 /// An API function's whole life: read the configuration and the signing secret
 /// (refusing to start without a usable one), connect to DynamoDB, then answer `routes`
 /// until shut down. Logs are JSON when Lambda's `AWS_LAMBDA_LOG_FORMAT` says so.
-pub async fn run(routes: fn() -> api::routes::Routes) -> Result<(), lambda_http::Error> {
+pub async fn run(routes: fn() -> api::routes::Plain) -> Result<(), lambda_http::Error> {
     run_equipped(routes, |app, _, _| Ok(app)).await
 }
 
@@ -34,7 +36,7 @@ pub async fn run(routes: fn() -> api::routes::Routes) -> Result<(), lambda_http:
 /// to the app ([`mailing`], [`fetching_client_metadata`]). Each is linked only into the
 /// functions that name it: the others carry neither SES nor an HTTP client of their own.
 pub async fn run_equipped(
-    routes: fn() -> api::routes::Routes,
+    routes: fn() -> api::routes::Plain,
     equip: impl FnOnce(App, &Config, &SdkConfig) -> Result<App, lambda_http::Error>,
 ) -> Result<(), lambda_http::Error> {
     serve_app(equip, |app, _| api::router(app, routes())).await
@@ -167,10 +169,6 @@ impl Service<lambda_http::Request> for FrontDoor {
             Some(RequestContext::ApiGatewayV2(context)) => {
                 (context.request_id.clone(), context.http.source_ip.clone())
             }
-            Some(RequestContext::ApiGatewayV1(context)) => (
-                context.request_id.clone(),
-                context.identity.source_ip.clone(),
-            ),
             _ => (None, None),
         };
         let method = event.method().clone();

@@ -12,6 +12,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::env::var;
 
+/// Sets up the logs of every function, `pages` too.
 pub fn init() {
     let filter = var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|| var("RUST_LOG"))
