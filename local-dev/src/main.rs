@@ -307,6 +307,13 @@ async fn dynamo_store(args: &Args) -> Result<DynamoStore, StartError> {
     Ok(store)
 }
 
+/// The OpenAPI document, generated from the code when first asked for: a start does
+/// not build it (nor the routes' schemas) for the many runs that never read it.
+fn openapi_json() -> &'static str {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(api::openapi::json)
+}
+
 /// The pages, `/openapi.json`, every function's routes and `/mcp` (answering only on
 /// `mcp_hosts`), merged.
 fn router(app: Arc<api::App>, static_dir: &Path, mcp_hosts: Vec<String>) -> Router {
@@ -325,13 +332,12 @@ fn router(app: Arc<api::App>, static_dir: &Path, mcp_hosts: Vec<String>) -> Rout
             HeaderValue::from_static(value),
         ));
     }
-    let document = api::openapi::json();
     let openapi = Router::new().route(
         site::OPENAPI_PATH,
-        get(move || std::future::ready(([(header::CONTENT_TYPE, "application/json")], document)))
+        get(|| std::future::ready(([(header::CONTENT_TYPE, "application/json")], openapi_json())))
             .fallback(page_method_not_allowed),
     );
-    api::router(Arc::clone(&app), api::routes::all())
+    api::router(Arc::clone(&app), api::routes::plain::all())
         .merge(api::mcp::guarded_router(app, mcp_hosts))
         .merge(pages)
         .merge(openapi)

@@ -44,6 +44,11 @@ macro_rules! groups {
             }
         )+
 
+        /// Every route, as the OpenAPI document describes them.
+        pub fn all() -> Routes {
+            OpenApiRouter::new() $( .merge($group()) )+
+        }
+
         /// The same groups as the Lambdas serve them: without their documentation.
         pub mod plain {
             use super::Plain;
@@ -59,6 +64,11 @@ macro_rules! groups {
                     plain
                 }
             )+
+
+            /// Every route, as local-dev serves them.
+            pub fn all() -> Plain {
+                Plain::default() $( .merge($group()) )+
+            }
         }
     };
 }
@@ -130,15 +140,6 @@ groups! {
     }
 }
 
-/// Every route, as local-dev serves them and the OpenAPI document describes them.
-pub fn all() -> Routes {
-    signup()
-        .merge(login())
-        .merge(contexts())
-        .merge(orgs())
-        .merge(oauth())
-}
-
 /// Routes ready for their state: the handlers on their paths, and each path's methods
 /// (for `Allow` on a 405).
 #[derive(Default)]
@@ -160,6 +161,18 @@ impl Plain {
         allowed.sort_by_key(|method| ALLOW_ORDER.iter().position(|listed| listed == method));
         self.router = self.router.route(&path, served);
         self
+    }
+}
+
+impl Plain {
+    /// Both groups' routes; a path may be in only one of them.
+    fn merge(self, other: Plain) -> Self {
+        let mut allowed = self.allowed;
+        allowed.extend(other.allowed);
+        Self {
+            router: self.router.merge(other.router),
+            allowed,
+        }
     }
 }
 
@@ -265,6 +278,7 @@ mod tests {
             assert!(!plain.is_empty());
             assert_eq!(documented, plain);
         }
+        assert_eq!(Plain::from(all()).allowed, plain::all().allowed);
         // Two handlers on one path share it, in Allow's order.
         assert_eq!(
             plain::contexts().allowed.get("/contexts"),
