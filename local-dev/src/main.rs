@@ -26,6 +26,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 mod data_dir;
 mod keys;
+mod memory;
 mod secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -142,7 +143,7 @@ enum Command {
 type StartError = Box<dyn std::error::Error>;
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
+    memory::limit_arenas();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -160,19 +161,6 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(start())
-}
-
-/// glibc gives each thread that allocates while the others hold theirs an arena of its
-/// own (up to 8 per core) and keeps what is freed in it: under 32 connections the
-/// blocking pool's threads left some 5 MiB more resident. Two arenas are enough for
-/// two cores' worth of requests.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter, any positive M_ARENA_MAX is
-    // valid, and it runs before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
 }
 
 async fn start() -> ExitCode {
@@ -267,6 +255,7 @@ async fn serve(args: Args) -> Result<(), StartError> {
                 args.allow_insecure_client_metadata,
             ))),
     );
+    tokio::spawn(memory::return_freed_memory_when_idle());
     // Tests and scripts wait for this exact line.
     println!("mem0 local-dev listening on http://{address}");
     // A trailing slash names the same route, as on the deployed functions.
@@ -348,6 +337,7 @@ fn router(app: Arc<api::App>, static_dir: &Path, mcp_hosts: Vec<String>) -> Rout
         ))
         .layer(middleware::from_fn(client_addr))
         .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(memory::count_request))
 }
 
 /// The peer's address is the client's: local-dev has no proxy in front.
