@@ -3,7 +3,8 @@
 //! A route's path and method are written in its handler's `#[utoipa::path]`, which both
 //! the router and the OpenAPI document read, so the two cannot disagree. Each Lambda
 //! builds only its own group, plain (the signup function alone links the password-strength
-//! dictionaries, and none builds the document); local-dev merges them all, documented.
+//! dictionaries, and none builds the document); local-dev serves them all, plain too. The
+//! documented groups make the OpenAPI document and the tests' routers.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -156,23 +157,24 @@ impl Plain {
         let served = methods.iter().fold(MethodRouter::new(), |router, method| {
             router.on(method.to_method_filter(), handler.clone())
         });
-        let allowed = self.allowed.entry(path.clone()).or_default();
-        allowed.extend(methods.into_iter().filter_map(http_method));
-        allowed.sort_by_key(|method| ALLOW_ORDER.iter().position(|listed| listed == method));
         self.router = self.router.route(&path, served);
+        self.allow(path, methods.into_iter().filter_map(http_method));
         self
     }
-}
 
-impl Plain {
-    /// Both groups' routes; a path may be in only one of them.
-    fn merge(self, other: Plain) -> Self {
-        let mut allowed = self.allowed;
-        allowed.extend(other.allowed);
-        Self {
-            router: self.router.merge(other.router),
-            allowed,
+    /// Both groups' routes (axum refuses a method declared on one path twice).
+    fn merge(mut self, other: Plain) -> Self {
+        self.router = self.router.merge(other.router);
+        for (path, methods) in other.allowed {
+            self.allow(path, methods);
         }
+        self
+    }
+
+    fn allow(&mut self, path: String, methods: impl IntoIterator<Item = Method>) {
+        let allowed = self.allowed.entry(path).or_default();
+        allowed.extend(methods);
+        allowed.sort_by_key(|method| ALLOW_ORDER.iter().position(|listed| listed == method));
     }
 }
 
