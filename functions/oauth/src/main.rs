@@ -3,7 +3,8 @@
 //! (`/oauth/authorize`), `/oauth/token`, `/oauth/revoke`, and the user's connected
 //! apps (`/auth/grants`).
 //!
-//! The routes are `api::routes::plain::oauth` (the same routes local-dev mounts, without their OpenAPI documentation);
+//! The routes are `api::routes::plain::oauth` (the same routes local-dev mounts, without
+//! their OpenAPI documentation);
 //! `lambda::run_equipped` reads the configuration, connects to DynamoDB, adds the
 //! fetcher of client metadata documents and serves them.
 

@@ -29,10 +29,10 @@ use crate::{SharedApp, summary};
 pub type Routes = OpenApiRouter<SharedApp>;
 
 /// Declares each function's group of routes once, and from that one list builds it twice:
-/// documented (`routes::login()`: the OpenAPI router that local-dev, the tests and
-/// `/openapi.json` read) and plain (`routes::plain::login()`: the handlers on their
-/// paths and methods alone, which is what a Lambda serves, so a cold start neither
-/// builds the document's schemas nor links the code that would).
+/// documented (`routes::login()`: the OpenAPI router that the tests and `/openapi.json`
+/// read) and plain (`routes::plain::login()`: the handlers on their paths and methods
+/// alone, which is what a Lambda and local-dev serve, so a cold start neither builds the
+/// document's schemas nor links the code that would).
 macro_rules! groups {
     ($(
         $(#[$doc:meta])*
