@@ -57,18 +57,16 @@ pub fn check_policy(password: &str, email: &Email, name: &str) -> ApiResult<()> 
             "Don't build the password from your email address.".into(),
         ));
     }
-    let mut hints: Vec<&str> = vec![local_part, "mem0"];
-    hints.extend(name.split_whitespace());
-    let estimate = zxcvbn::zxcvbn(password, &hints);
-    if u8::from(estimate.score()) < 3 {
-        let why = estimate
-            .feedback()
-            .and_then(|feedback| feedback.warning())
-            .map(|warning| format!("{warning}"))
-            .unwrap_or_else(|| "It is easy to guess.".into());
+    let mut personal: Vec<&str> = vec![local_part, "mem0"];
+    personal.extend(name.split_whitespace());
+    let estimate = strength::estimate(password, &personal);
+    if estimate.score() < 3 {
+        let why = estimate.warning.map_or_else(
+            || "It is easy to guess.".to_owned(),
+            |warning| warning.to_string(),
+        );
         return Err(ApiError::WeakPassword(format!(
-            "This password is too easy to guess: {} Try a few unrelated words.",
-            why.trim_end_matches('.').to_owned() + "."
+            "This password is too easy to guess: {why} Try a few unrelated words."
         )));
     }
     Ok(())
