@@ -55,7 +55,7 @@ pub(crate) fn all(
 // ---- Words: as they are, reversed, and with l33t substitutions undone ----
 
 /// Characters that stand for letters, and the letters they stand for.
-const L33T: [(char, &[char]); 17] = [
+const L33T: [(char, &[char]); 20] = [
     ('4', &['a']),
     ('@', &['a']),
     ('8', &['b']),
@@ -73,9 +73,10 @@ const L33T: [(char, &[char]); 17] = [
     ('0', &['o']),
     ('$', &['s']),
     ('5', &['s']),
+    ('+', &['t']),
+    ('%', &['x']),
+    ('2', &['z']),
 ];
-/// Two more, kept apart only to keep the table above readable.
-const L33T_MORE: [(char, &[char]); 3] = [('+', &['t']), ('%', &['x']), ('2', &['z'])];
 
 fn dictionary(password: &[char], lower: &[char], personal: &[Vec<char>], out: &mut Vec<Match>) {
     let word = |i: usize, j: usize, list, rank: u64, l33t: f64, reversed: bool| {
@@ -142,7 +143,7 @@ fn dictionary(password: &[char], lower: &[char], personal: &[Vec<char>], out: &m
 /// character; `1` may be an `i` or an `l`), at most 16 of them.
 fn substitutions(lower: &[char]) -> Vec<Vec<(char, char)>> {
     let mut present: Vec<(char, &[char])> = Vec::new();
-    for &(from, to) in L33T.iter().chain(&L33T_MORE) {
+    for &(from, to) in &L33T {
         if lower.contains(&from) {
             present.push((from, to));
         }
