@@ -364,7 +364,7 @@ mod tests {
         let estimate = estimate(&long, &[]);
         assert!(estimate.guesses.is_finite() && estimate.guesses > 1.0);
         assert_eq!(
-            super::estimate(&long[..128 * 3 / 3], &[]).guesses,
+            super::estimate(&long[..MAX_ANALYSED_CHARS], &[]).guesses,
             estimate.guesses
         );
     }
