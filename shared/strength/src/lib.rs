@@ -101,21 +101,18 @@ pub fn estimate(password: &str, personal: &[&str]) -> Estimate {
         .map(|word| word.chars().map(lower).collect())
         .collect();
     let (guesses, sequence) = cheapest_reading(&password, &personal);
-    let estimate = Estimate {
+    let mut estimate = Estimate {
         guesses,
         warning: None,
     };
-    if estimate.score() > 2 {
-        return estimate;
+    if estimate.score() <= 2 {
+        // zxcvbn's warning: about the longest part of the reading (the last of equals),
+        // none if that part is brute force.
+        let alone = sequence.len() == 1;
+        let longest = sequence.iter().max_by_key(|m| m.j - m.i);
+        estimate.warning = longest.and_then(|m| warning(m, alone));
     }
-    // zxcvbn's warning: about the longest part of the reading (the last of equals),
-    // none if that part is brute force.
-    let alone = sequence.len() == 1;
-    let longest = sequence.iter().max_by_key(|m| m.j - m.i);
-    Estimate {
-        warning: longest.and_then(|m| warning(m, alone)),
-        ..estimate
-    }
+    estimate
 }
 
 fn lower(c: char) -> char {

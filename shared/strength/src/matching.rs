@@ -47,8 +47,9 @@ pub(crate) fn all(
     keyboard(password, &KEYPAD, &mut matches);
     repeats(password, estimate, &mut matches);
     sequences(password, &mut matches);
-    years(password, &mut matches);
-    dates(password, &mut matches);
+    let this_year = reference_year();
+    years(password, this_year, &mut matches);
+    dates(password, this_year, &mut matches);
     matches
 }
 
@@ -175,11 +176,7 @@ fn l33t_variations(token: &[char], substitution: &[(char, char)]) -> f64 {
             continue;
         }
         let u = token.iter().filter(|&&c| c == letter).count();
-        variations *= if u == 0 {
-            2.0
-        } else {
-            (1..=u.min(s)).map(|k| n_choose_k(u + s, k)).sum()
-        };
+        variations *= if u == 0 { 2.0 } else { mixes(u, s) };
     }
     variations
 }
@@ -195,12 +192,17 @@ fn uppercase_variations(token: &[char]) -> f64 {
     if first_only || last_only || lower == 0 {
         return 2.0;
     }
-    (1..=upper.min(lower))
-        .map(|k| n_choose_k(upper + lower, k))
-        .sum()
+    mixes(upper, lower)
 }
 
-pub(crate) fn n_choose_k(n: usize, k: usize) -> f64 {
+/// zxcvbn's count of the ways `a` characters of one kind (capitals, substituted,
+/// shifted) and `b` of the other can be arranged, up to the smaller of the two of the
+/// rarer kind: the sum of C(a + b, k) for k from 1 to min(a, b).
+fn mixes(a: usize, b: usize) -> f64 {
+    (1..=a.min(b)).map(|k| n_choose_k(a + b, k)).sum()
+}
+
+fn n_choose_k(n: usize, k: usize) -> f64 {
     (1..=k).fold(1.0, |product, d| product * (n + 1 - d) as f64 / d as f64)
 }
 
@@ -291,9 +293,7 @@ impl Keyboard {
             guesses *= if unshifted == 0 {
                 2.0
             } else {
-                (1..=shifted.min(unshifted))
-                    .map(|k| n_choose_k(length, k))
-                    .sum()
+                mixes(shifted, unshifted)
             };
         }
         guesses
@@ -443,8 +443,9 @@ fn reference_year() -> i64 {
     1970 + i64::try_from(seconds / 31_556_952).unwrap_or(0)
 }
 
-fn year_space(year: i64) -> f64 {
-    (year - reference_year()).abs().max(20) as f64
+/// The years an attacker tries before reaching `year`, counting out from `this_year`.
+fn year_space(year: i64, this_year: i64) -> f64 {
+    (year - this_year).abs().max(20) as f64
 }
 
 fn number(digits: &[char]) -> Option<i64> {
@@ -454,7 +455,7 @@ fn number(digits: &[char]) -> Option<i64> {
 }
 
 /// 19xx and 20xx.
-fn years(password: &[char], out: &mut Vec<Match>) {
+fn years(password: &[char], this_year: i64, out: &mut Vec<Match>) {
     let mut i = 0;
     while i + 4 <= password.len() {
         let token = &password[i..i + 4];
@@ -464,7 +465,7 @@ fn years(password: &[char], out: &mut Vec<Match>) {
                 out.push(Match {
                     i,
                     j: i + 3,
-                    guesses: year_space(year),
+                    guesses: year_space(year, this_year),
                     pattern: Pattern::Year,
                 });
                 i += 4;
@@ -477,7 +478,7 @@ fn years(password: &[char], out: &mut Vec<Match>) {
 const SEPARATORS: &[char] = &[' ', '/', '\\', '_', '.', '-'];
 
 /// Day, month and year in some order, 4 to 8 digits or with separators ("13.2.1999").
-fn dates(password: &[char], out: &mut Vec<Match>) {
+fn dates(password: &[char], this_year: i64, out: &mut Vec<Match>) {
     let n = password.len();
     let mut found: Vec<(usize, usize, f64)> = Vec::new();
     for i in 0..n {
@@ -498,14 +499,14 @@ fn dates(password: &[char], out: &mut Vec<Match>) {
                         number(&token[l..])?,
                     ])
                 })
-                .min_by_key(|year| (year - reference_year()).abs());
+                .min_by_key(|year| (year - this_year).abs());
             if let Some(year) = nearest {
-                found.push((i, j, year_space(year) * 365.0));
+                found.push((i, j, year_space(year, this_year) * 365.0));
             }
         }
         for j in i + 5..(i + 10).min(n) {
             if let Some(year) = separated_date(&password[i..=j]) {
-                found.push((i, j, year_space(year) * 365.0 * 4.0));
+                found.push((i, j, year_space(year, this_year) * 365.0 * 4.0));
             }
         }
     }
