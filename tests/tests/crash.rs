@@ -66,12 +66,8 @@ impl Dynamo {
 
     /// A plain SDK client on the same server, to look behind local-dev's back.
     async fn client(&self) -> Client {
-        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-        let https = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https();
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(https)
+            .http_client(store::dynamo::https_client())
             .endpoint_url(&self.endpoint)
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

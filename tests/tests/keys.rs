@@ -211,13 +211,7 @@ async fn rotating_a_deployed_bare_secret_keeps_it_as_the_legacy_key_and_stages_t
         return;
     };
     let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(
-            aws_smithy_http_client::Builder::new()
-                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-                ))
-                .build_https(),
-        )
+        .http_client(store::dynamo::https_client())
         .endpoint_url(&endpoint)
         .load()
         .await;

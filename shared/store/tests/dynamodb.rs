@@ -47,13 +47,9 @@ conformance::activity::activity_suite!(fresh_dynamo_store().await);
 
 /// A plain SDK client on the same server, to look behind the store's back.
 async fn raw_client() -> Client {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
     // No default HTTP client is compiled in (see the workspace's aws-config entry).
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(store::dynamo::https_client())
         .endpoint_url(endpoint())
         .region(aws_config::Region::new("us-east-1"))
         .load()

@@ -72,12 +72,15 @@
 
 mod activity;
 mod calls;
+mod https;
 mod item;
 mod oauth;
 mod onetime;
 mod orgs;
 pub mod schema;
 mod sessions;
+
+pub use self::https::{https_client, https_client_trusting};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -95,8 +98,6 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, IndexStatus, KeysAndAttributes, Put, ReturnValue, TableStatus,
     TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
 };
-use aws_smithy_http_client::tls;
-use aws_smithy_runtime_api::client::http::{HttpClient, SharedHttpClient, http_client_fn};
 use time::OffsetDateTime;
 
 use self::calls::{
@@ -182,23 +183,6 @@ pub async fn load_aws_config() -> SdkConfig {
         .http_client(https_client())
         .load()
         .await
-}
-
-/// The one HTTPS client every SDK client of ours uses: rustls on ring, which makes
-/// smaller binaries and a faster build than the SDK's default aws-lc.
-///
-/// The connector is built at the first request, not when a client is built: the SDK's
-/// own client builds it at once, reading and parsing the system's TLS roots (every file
-/// of /etc/ssl/certs on Debian), about half of a function's init beyond a hello-world
-/// one's (docs/performance.md). No request before the first one needs them.
-pub fn https_client() -> SharedHttpClient {
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    // The inner client caches its connectors; only its eager validation is skipped.
-    http_client_fn(move |settings, components| https.http_connector(settings, components))
 }
 
 impl DynamoStore {
