@@ -2,8 +2,8 @@
 //! over rustls on ring, from hyper's client and hyper-rustls.
 //!
 //! Not the SDK's own client (aws-smithy-http-client): it always builds HTTP/2 in (h2, and
-//! hyper's `http2` for every hyper client of the binary, the Lambda runtime's too), about
-//! 6% of each function's zip, and these services answer HTTP/1.1 anyway
+//! hyper's `http2` for every hyper client of the binary, the Lambda runtime's too), 6–8%
+//! of each function's zip, and these services answer HTTP/1.1 anyway
 //! (docs/performance.md). Timeouts follow the SDK's settings; errors are classed as the
 //! SDK's client classes them, so its retries behave the same.
 
@@ -29,6 +29,9 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::RootCertStore;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// hyper's pooling client, TLS or plain TCP by the endpoint's scheme.
+type Pool = Client<HttpsConnector<TcpConnector>, SdkBody>;
 
 /// Where a connector's trusted roots come from.
 #[derive(Clone)]
@@ -112,7 +115,7 @@ impl HttpClient for Http1Client {
 struct Http1Connector {
     roots: Roots,
     timeouts: Timeouts,
-    client: OnceLock<Result<Client<HttpsConnector<TcpConnector>, SdkBody>, String>>,
+    pool: OnceLock<Result<Pool, String>>,
 }
 
 impl Http1Connector {
@@ -120,22 +123,19 @@ impl Http1Connector {
         Self {
             roots: roots.clone(),
             timeouts,
-            client: OnceLock::new(),
+            pool: OnceLock::new(),
         }
     }
 
-    fn client(&self) -> Result<&Client<HttpsConnector<TcpConnector>, SdkBody>, ConnectorError> {
-        self.client
-            .get_or_init(|| build_client(&self.roots, self.timeouts.connect))
+    fn pool(&self) -> Result<&Pool, ConnectorError> {
+        self.pool
+            .get_or_init(|| build_pool(&self.roots, self.timeouts.connect))
             .as_ref()
             .map_err(|reason| ConnectorError::other(reason.clone().into(), None))
     }
 }
 
-fn build_client(
-    roots: &Roots,
-    connect_timeout: Option<Duration>,
-) -> Result<Client<HttpsConnector<TcpConnector>, SdkBody>, String> {
+fn build_pool(roots: &Roots, connect_timeout: Option<Duration>) -> Result<Pool, String> {
     let mut tcp = TcpConnector::new();
     // https and http (local endpoints) both: the TLS layer above decides by the scheme.
     tcp.enforce_http(false);
@@ -174,13 +174,13 @@ impl HttpConnector for Http1Connector {
                 return HttpConnectorFuture::ready(Err(ConnectorError::user(error.into())));
             }
         };
-        let client = match self.client() {
-            Ok(client) => client.clone(),
+        let pool = match self.pool() {
+            Ok(pool) => pool.clone(),
             Err(error) => return HttpConnectorFuture::ready(Err(error)),
         };
         let read_timeout = self.timeouts.read;
         HttpConnectorFuture::new(async move {
-            let response = client.request(request);
+            let response = pool.request(request);
             let response = match read_timeout {
                 Some(limit) => tokio::time::timeout(limit, response)
                     .await
